@@ -1,0 +1,29 @@
+// kubelvs: one binary, many subcommands. Each subcommand lives in its own module and is loaded lazily,
+// so `kubelvs import` does not pay for the agent's native addon and vice versa.
+import { argv, exit, stderr } from "node:process";
+
+type Command = { describe: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.describe}`);
+  return `usage: kubelvs <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nkubelvs <command> --help for a command's options\n`;
+}
+
+async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    stderr.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    stderr.write(`kubelvs: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
+
+exit(await main(argv.slice(2)));
