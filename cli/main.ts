@@ -4,7 +4,12 @@ import { argv, exit, stderr } from "node:process";
 
 type Command = { describe: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
-const commands: Record<string, Command> = {};
+const commands: Record<string, Command> = {
+  validate: {
+    describe: "check manifests offline against the CRD schemas and rules",
+    load: () => import("./validate.js"),
+  },
+};
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.describe}`);
