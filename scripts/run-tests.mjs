@@ -21,7 +21,8 @@ for (let i = 0; i < args.length; i++) {
   if (args[i] === "--tier") wanted.add(args[++i]);
   else filters.push(args[i]);
 }
-for (const t of wanted) if (!tiers.includes(t)) throw new Error(`unknown tier ${t}; one of ${tiers.join(", ")}`);
+for (const t of wanted)
+  if (!tiers.includes(t)) throw new Error(`unknown tier ${t}; one of ${tiers.join(", ")}`);
 
 function tierOf(file) {
   const m = /\.(lab|vm|k8s)\.test\.js$/.exec(file);
