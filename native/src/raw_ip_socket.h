@@ -1,0 +1,44 @@
+// RawIpSocket: an IPv4 or IPv6 raw socket for one IP protocol (112 for VRRP, 58 for ICMPv6).
+// The kernel builds the IP header on send; on receive the caller gets the protocol payload (the
+// IPv4 header is stripped here, IPv6 raw sockets never see theirs) plus the fields RFC 5798
+// validation needs: TTL / hop limit, ingress interface index, source and destination address.
+//
+// JS: new RawIpSocket(family: 4 | 6, protocol, { sendOnly?, checksumOffset? })
+//     .joinGroup(group, ifindex) / .leaveGroup(group, ifindex)
+//     .send(payload, destination, { source?, ifindex?, ttl? }) -> bytes sent
+//     .start(onPacket({ payload, source, destination, ifindex, ttl }), onError) / .stop() / .close()
+//     .ref() / .unref() / .closed
+// Defaults: TTL / hop limit 255 for unicast and multicast, multicast loopback off.
+#pragma once
+
+#include <vector>
+
+#include "polled_socket.h"
+
+namespace kubelvs {
+
+class RawIpSocket : public PolledSocket<RawIpSocket> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  explicit RawIpSocket(const Napi::CallbackInfo& info);
+
+  void OnReadable();
+
+ private:
+  void ConfigureIPv4(Napi::Env env, bool receive);
+  void ConfigureIPv6(Napi::Env env, bool receive, int checksumOffset);
+  void SetOption(Napi::Env env, int level, int option, int value, const char* name);
+  void ChangeMembership(const Napi::CallbackInfo& info, bool join);
+  Napi::Value JoinGroup(const Napi::CallbackInfo& info);
+  Napi::Value LeaveGroup(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Family(const Napi::CallbackInfo& info);
+  // Builds the JS packet object for one received datagram, or returns false to drop it.
+  bool DescribePacket(Napi::Env env, const msghdr& message, size_t length, Napi::Object& packet);
+
+  int family_ = 0;  // 4 or 6
+  int protocol_ = 0;
+  std::vector<uint8_t> receiveBuffer_;
+};
+
+}  // namespace kubelvs
