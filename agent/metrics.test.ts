@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AgentMetrics } from "./metrics.js";
+import { parseListenAddress, serveHttpEndpoints } from "./process/http-endpoints.js";
+
+test("metrics carry instance and group labels; state is one-hot", async () => {
+  const m = new AgentMetrics("web");
+  m.setState("g1", "Master");
+  m.transition("g1", "Backup", "Master");
+  m.dropped("g1", "ttl");
+  const text = await m.text();
+  assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Master",instance="web"\} 1/);
+  assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Backup",instance="web"\} 0/);
+  assert.match(
+    text,
+    /kubelvs_vrrp_transitions_total\{group="g1",from="Backup",to="Master",instance="web"\} 1/,
+  );
+  assert.match(text, /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="ttl",instance="web"\} 1/);
+  m.removeGroup("g1");
+  assert.doesNotMatch(await m.text(), /group="g1"/);
+});
+
+test("listen addresses", () => {
+  assert.deepEqual(parseListenAddress("127.0.0.1:9650"), { host: "127.0.0.1", port: 9650 });
+  assert.deepEqual(parseListenAddress("[::1]:9650"), { host: "::1", port: 9650 });
+  assert.deepEqual(parseListenAddress(":9650"), { host: "::", port: 9650 });
+  assert.throws(() => parseListenAddress("9650"), /expected HOST:PORT/);
+});
+
+test("/metrics and /healthz over HTTP", async () => {
+  const m = new AgentMetrics("web");
+  m.setPriority("g1", 150);
+  let healthy = true;
+  const ep = await serveHttpEndpoints("127.0.0.1:0", { metrics: () => m.text(), healthy: () => healthy });
+  try {
+    const metrics = await fetch(`http://127.0.0.1:${ep.port}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /kubelvs_vrrp_priority\{group="g1",instance="web"\} 150/);
+    assert.equal((await fetch(`http://127.0.0.1:${ep.port}/healthz`)).status, 200);
+    healthy = false;
+    assert.equal((await fetch(`http://127.0.0.1:${ep.port}/healthz`)).status, 503);
+    assert.equal((await fetch(`http://127.0.0.1:${ep.port}/nope`)).status, 404);
+  } finally {
+    await ep.close();
+  }
+});
