@@ -1,0 +1,205 @@
+// Numbers of the IPVS generic netlink family, checked against the kernel's
+// include/uapi/linux/ip_vs.h (Linux 6.1) and ../shared/reference/protocols.md.
+
+export const IPVS_GENL_NAME = "IPVS";
+export const IPVS_GENL_VERSION = 1;
+
+/** enum IPVS_CMD_* */
+export const IPVS_CMD_NEW_SERVICE = 1;
+export const IPVS_CMD_SET_SERVICE = 2;
+export const IPVS_CMD_DEL_SERVICE = 3;
+export const IPVS_CMD_GET_SERVICE = 4;
+export const IPVS_CMD_NEW_DEST = 5;
+export const IPVS_CMD_SET_DEST = 6;
+export const IPVS_CMD_DEL_DEST = 7;
+export const IPVS_CMD_GET_DEST = 8;
+export const IPVS_CMD_NEW_DAEMON = 9;
+export const IPVS_CMD_DEL_DAEMON = 10;
+export const IPVS_CMD_GET_DAEMON = 11;
+export const IPVS_CMD_SET_CONFIG = 12;
+export const IPVS_CMD_GET_CONFIG = 13;
+export const IPVS_CMD_SET_INFO = 14;
+export const IPVS_CMD_GET_INFO = 15;
+export const IPVS_CMD_ZERO = 16;
+export const IPVS_CMD_FLUSH = 17;
+
+/** Top-level attributes (enum IPVS_CMD_ATTR_*). */
+export const IPVS_CMD_ATTR_SERVICE = 1;
+export const IPVS_CMD_ATTR_DEST = 2;
+export const IPVS_CMD_ATTR_DAEMON = 3;
+export const IPVS_CMD_ATTR_TIMEOUT_TCP = 4;
+export const IPVS_CMD_ATTR_TIMEOUT_TCP_FIN = 5;
+export const IPVS_CMD_ATTR_TIMEOUT_UDP = 6;
+
+/** Service attributes (enum IPVS_SVC_ATTR_*). */
+export const IPVS_SVC_ATTR_AF = 1;
+export const IPVS_SVC_ATTR_PROTOCOL = 2;
+export const IPVS_SVC_ATTR_ADDR = 3;
+export const IPVS_SVC_ATTR_PORT = 4;
+export const IPVS_SVC_ATTR_FWMARK = 5;
+export const IPVS_SVC_ATTR_SCHED_NAME = 6;
+export const IPVS_SVC_ATTR_FLAGS = 7;
+export const IPVS_SVC_ATTR_TIMEOUT = 8;
+export const IPVS_SVC_ATTR_NETMASK = 9;
+export const IPVS_SVC_ATTR_STATS = 10;
+export const IPVS_SVC_ATTR_PE_NAME = 11;
+export const IPVS_SVC_ATTR_STATS64 = 12;
+
+/** Destination attributes (enum IPVS_DEST_ATTR_*). */
+export const IPVS_DEST_ATTR_ADDR = 1;
+export const IPVS_DEST_ATTR_PORT = 2;
+export const IPVS_DEST_ATTR_FWD_METHOD = 3;
+export const IPVS_DEST_ATTR_WEIGHT = 4;
+export const IPVS_DEST_ATTR_U_THRESH = 5;
+export const IPVS_DEST_ATTR_L_THRESH = 6;
+export const IPVS_DEST_ATTR_ACTIVE_CONNS = 7;
+export const IPVS_DEST_ATTR_INACT_CONNS = 8;
+export const IPVS_DEST_ATTR_PERSIST_CONNS = 9;
+export const IPVS_DEST_ATTR_STATS = 10;
+export const IPVS_DEST_ATTR_ADDR_FAMILY = 11;
+export const IPVS_DEST_ATTR_STATS64 = 12;
+export const IPVS_DEST_ATTR_TUN_TYPE = 13;
+export const IPVS_DEST_ATTR_TUN_PORT = 14;
+export const IPVS_DEST_ATTR_TUN_FLAGS = 15;
+
+/** Sync daemon attributes (enum IPVS_DAEMON_ATTR_*). */
+export const IPVS_DAEMON_ATTR_STATE = 1;
+export const IPVS_DAEMON_ATTR_MCAST_IFN = 2;
+export const IPVS_DAEMON_ATTR_SYNC_ID = 3;
+export const IPVS_DAEMON_ATTR_SYNC_MAXLEN = 4;
+export const IPVS_DAEMON_ATTR_MCAST_GROUP = 5;
+export const IPVS_DAEMON_ATTR_MCAST_GROUP6 = 6;
+export const IPVS_DAEMON_ATTR_MCAST_PORT = 7;
+export const IPVS_DAEMON_ATTR_MCAST_TTL = 8;
+
+/** Statistics attributes (enum IPVS_STATS_ATTR_*), inside *_ATTR_STATS and *_ATTR_STATS64. */
+export const IPVS_STATS_ATTR_CONNS = 1;
+export const IPVS_STATS_ATTR_INPKTS = 2;
+export const IPVS_STATS_ATTR_OUTPKTS = 3;
+export const IPVS_STATS_ATTR_INBYTES = 4;
+export const IPVS_STATS_ATTR_OUTBYTES = 5;
+export const IPVS_STATS_ATTR_CPS = 6;
+export const IPVS_STATS_ATTR_INPPS = 7;
+export const IPVS_STATS_ATTR_OUTPPS = 8;
+export const IPVS_STATS_ATTR_INBPS = 9;
+export const IPVS_STATS_ATTR_OUTBPS = 10;
+export const IPVS_STATS_ATTR_PAD = 11;
+
+/** GET_INFO reply attributes (enum IPVS_INFO_ATTR_*). */
+export const IPVS_INFO_ATTR_VERSION = 1;
+export const IPVS_INFO_ATTR_CONN_TAB_SIZE = 2;
+
+/** Service flags (IP_VS_SVC_F_*). HASHED is the kernel's own bookkeeping. */
+export const IP_VS_SVC_F_PERSISTENT = 0x0001;
+export const IP_VS_SVC_F_HASHED = 0x0002;
+export const IP_VS_SVC_F_ONEPACKET = 0x0004;
+export const IP_VS_SVC_F_SCHED1 = 0x0008;
+export const IP_VS_SVC_F_SCHED2 = 0x0010;
+export const IP_VS_SVC_F_SCHED3 = 0x0020;
+/** The flags a client sets; sent as the mask so the kernel replaces exactly these. */
+export const IP_VS_SVC_USER_FLAGS =
+  IP_VS_SVC_F_PERSISTENT |
+  IP_VS_SVC_F_ONEPACKET |
+  IP_VS_SVC_F_SCHED1 |
+  IP_VS_SVC_F_SCHED2 |
+  IP_VS_SVC_F_SCHED3;
+
+/** Forwarding methods (IP_VS_CONN_F_* & IP_VS_CONN_F_FWD_MASK). */
+export const IP_VS_CONN_F_MASQ = 0;
+export const IP_VS_CONN_F_LOCALNODE = 1;
+export const IP_VS_CONN_F_TUNNEL = 2;
+export const IP_VS_CONN_F_DROUTE = 3;
+export const IP_VS_CONN_F_BYPASS = 4;
+export const IP_VS_CONN_F_FWD_MASK = 0x7;
+
+/** Tunnel types (IP_VS_CONN_F_TUNNEL_TYPE_*). */
+export const IP_VS_CONN_F_TUNNEL_TYPE_IPIP = 0;
+export const IP_VS_CONN_F_TUNNEL_TYPE_GUE = 1;
+export const IP_VS_CONN_F_TUNNEL_TYPE_GRE = 2;
+
+/** Tunnel encapsulation flags (IP_VS_TUNNEL_ENCAP_FLAG_*). */
+export const IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM = 0;
+export const IP_VS_TUNNEL_ENCAP_FLAG_CSUM = 1 << 0;
+export const IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM = 1 << 1;
+
+/** Sync daemon states (IP_VS_STATE_*). */
+export const IP_VS_STATE_MASTER = 1;
+export const IP_VS_STATE_BACKUP = 2;
+
+/** Kernel string limits, including the terminating NUL. */
+export const IP_VS_SCHEDNAME_MAXLEN = 16;
+export const IP_VS_PENAME_MAXLEN = 16;
+export const IP_VS_IFNAME_MAXLEN = 16;
+
+/** Socket address families and IP protocols as the kernel numbers them. */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_SCTP = 132;
+
+export const SERVICE_ATTRIBUTE_NAMES: Readonly<Record<number, string>> = {
+  [IPVS_SVC_ATTR_AF]: "IPVS_SVC_ATTR_AF",
+  [IPVS_SVC_ATTR_PROTOCOL]: "IPVS_SVC_ATTR_PROTOCOL",
+  [IPVS_SVC_ATTR_ADDR]: "IPVS_SVC_ATTR_ADDR",
+  [IPVS_SVC_ATTR_PORT]: "IPVS_SVC_ATTR_PORT",
+  [IPVS_SVC_ATTR_FWMARK]: "IPVS_SVC_ATTR_FWMARK",
+  [IPVS_SVC_ATTR_SCHED_NAME]: "IPVS_SVC_ATTR_SCHED_NAME",
+  [IPVS_SVC_ATTR_FLAGS]: "IPVS_SVC_ATTR_FLAGS",
+  [IPVS_SVC_ATTR_TIMEOUT]: "IPVS_SVC_ATTR_TIMEOUT",
+  [IPVS_SVC_ATTR_NETMASK]: "IPVS_SVC_ATTR_NETMASK",
+  [IPVS_SVC_ATTR_STATS]: "IPVS_SVC_ATTR_STATS",
+  [IPVS_SVC_ATTR_PE_NAME]: "IPVS_SVC_ATTR_PE_NAME",
+  [IPVS_SVC_ATTR_STATS64]: "IPVS_SVC_ATTR_STATS64",
+};
+
+export const DEST_ATTRIBUTE_NAMES: Readonly<Record<number, string>> = {
+  [IPVS_DEST_ATTR_ADDR]: "IPVS_DEST_ATTR_ADDR",
+  [IPVS_DEST_ATTR_PORT]: "IPVS_DEST_ATTR_PORT",
+  [IPVS_DEST_ATTR_FWD_METHOD]: "IPVS_DEST_ATTR_FWD_METHOD",
+  [IPVS_DEST_ATTR_WEIGHT]: "IPVS_DEST_ATTR_WEIGHT",
+  [IPVS_DEST_ATTR_U_THRESH]: "IPVS_DEST_ATTR_U_THRESH",
+  [IPVS_DEST_ATTR_L_THRESH]: "IPVS_DEST_ATTR_L_THRESH",
+  [IPVS_DEST_ATTR_ACTIVE_CONNS]: "IPVS_DEST_ATTR_ACTIVE_CONNS",
+  [IPVS_DEST_ATTR_INACT_CONNS]: "IPVS_DEST_ATTR_INACT_CONNS",
+  [IPVS_DEST_ATTR_PERSIST_CONNS]: "IPVS_DEST_ATTR_PERSIST_CONNS",
+  [IPVS_DEST_ATTR_STATS]: "IPVS_DEST_ATTR_STATS",
+  [IPVS_DEST_ATTR_ADDR_FAMILY]: "IPVS_DEST_ATTR_ADDR_FAMILY",
+  [IPVS_DEST_ATTR_STATS64]: "IPVS_DEST_ATTR_STATS64",
+  [IPVS_DEST_ATTR_TUN_TYPE]: "IPVS_DEST_ATTR_TUN_TYPE",
+  [IPVS_DEST_ATTR_TUN_PORT]: "IPVS_DEST_ATTR_TUN_PORT",
+  [IPVS_DEST_ATTR_TUN_FLAGS]: "IPVS_DEST_ATTR_TUN_FLAGS",
+};
+
+export const DAEMON_ATTRIBUTE_NAMES: Readonly<Record<number, string>> = {
+  [IPVS_DAEMON_ATTR_STATE]: "IPVS_DAEMON_ATTR_STATE",
+  [IPVS_DAEMON_ATTR_MCAST_IFN]: "IPVS_DAEMON_ATTR_MCAST_IFN",
+  [IPVS_DAEMON_ATTR_SYNC_ID]: "IPVS_DAEMON_ATTR_SYNC_ID",
+  [IPVS_DAEMON_ATTR_SYNC_MAXLEN]: "IPVS_DAEMON_ATTR_SYNC_MAXLEN",
+  [IPVS_DAEMON_ATTR_MCAST_GROUP]: "IPVS_DAEMON_ATTR_MCAST_GROUP",
+  [IPVS_DAEMON_ATTR_MCAST_GROUP6]: "IPVS_DAEMON_ATTR_MCAST_GROUP6",
+  [IPVS_DAEMON_ATTR_MCAST_PORT]: "IPVS_DAEMON_ATTR_MCAST_PORT",
+  [IPVS_DAEMON_ATTR_MCAST_TTL]: "IPVS_DAEMON_ATTR_MCAST_TTL",
+};
+
+export const STATS_ATTRIBUTE_NAMES: Readonly<Record<number, string>> = {
+  [IPVS_STATS_ATTR_CONNS]: "IPVS_STATS_ATTR_CONNS",
+  [IPVS_STATS_ATTR_INPKTS]: "IPVS_STATS_ATTR_INPKTS",
+  [IPVS_STATS_ATTR_OUTPKTS]: "IPVS_STATS_ATTR_OUTPKTS",
+  [IPVS_STATS_ATTR_INBYTES]: "IPVS_STATS_ATTR_INBYTES",
+  [IPVS_STATS_ATTR_OUTBYTES]: "IPVS_STATS_ATTR_OUTBYTES",
+  [IPVS_STATS_ATTR_CPS]: "IPVS_STATS_ATTR_CPS",
+  [IPVS_STATS_ATTR_INPPS]: "IPVS_STATS_ATTR_INPPS",
+  [IPVS_STATS_ATTR_OUTPPS]: "IPVS_STATS_ATTR_OUTPPS",
+  [IPVS_STATS_ATTR_INBPS]: "IPVS_STATS_ATTR_INBPS",
+  [IPVS_STATS_ATTR_OUTBPS]: "IPVS_STATS_ATTR_OUTBPS",
+};
+
+export const COMMAND_ATTRIBUTE_NAMES: Readonly<Record<number, string>> = {
+  [IPVS_CMD_ATTR_SERVICE]: "IPVS_CMD_ATTR_SERVICE",
+  [IPVS_CMD_ATTR_DEST]: "IPVS_CMD_ATTR_DEST",
+  [IPVS_CMD_ATTR_DAEMON]: "IPVS_CMD_ATTR_DAEMON",
+  [IPVS_CMD_ATTR_TIMEOUT_TCP]: "IPVS_CMD_ATTR_TIMEOUT_TCP",
+  [IPVS_CMD_ATTR_TIMEOUT_TCP_FIN]: "IPVS_CMD_ATTR_TIMEOUT_TCP_FIN",
+  [IPVS_CMD_ATTR_TIMEOUT_UDP]: "IPVS_CMD_ATTR_TIMEOUT_UDP",
+};
