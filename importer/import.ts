@@ -4,7 +4,7 @@
 import { API_VERSION } from "../crds/definitions.js";
 import type { VirtualServiceSpec } from "../crds/schema/virtual-service.js";
 import type { VrrpGroupSpec } from "../crds/schema/vrrp-group.js";
-import { ConfigSyntaxError, type Diagnostic, DiagnosticSink } from "./diagnostics.js";
+import { ConfigSyntaxError, type Diagnostic, DiagnosticSink, formatDiagnostic } from "./diagnostics.js";
 import type { ConfigFileSystem } from "./filesystem.js";
 import { mapVirtualServers } from "./map-lvs.js";
 import { mapInstances } from "./map-vrrp.js";
@@ -174,16 +174,20 @@ function sorted(diagnostics: Diagnostic[], fileOrder: string[]): Diagnostic[] {
     const i = fileOrder.indexOf(file);
     return i < 0 ? fileOrder.length : i;
   };
-  return diagnostics
-    .map((d, i) => ({ d, i }))
-    .sort(
-      (a, b) =>
-        rank(a.d.loc.file) - rank(b.d.loc.file) ||
-        a.d.loc.line - b.d.loc.line ||
-        a.d.loc.column - b.d.loc.column ||
-        a.i - b.i,
-    )
-    .map(({ d }) => d);
+  return (
+    diagnostics
+      .map((d, i) => ({ d, i }))
+      .sort(
+        (a, b) =>
+          rank(a.d.loc.file) - rank(b.d.loc.file) ||
+          a.d.loc.line - b.d.loc.line ||
+          a.d.loc.column - b.d.loc.column ||
+          a.i - b.i,
+      )
+      .map(({ d }) => d)
+      // Two nodes sharing a file (includes) would report the same thing twice.
+      .filter((d, i, all) => i === 0 || formatDiagnostic(d) !== formatDiagnostic(all[i - 1]!))
+  );
 }
 
 export function importKeepalived(sources: ConfigSource[], options: ImportOptions): ImportResult {

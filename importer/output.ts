@@ -9,5 +9,5 @@ export function formatObjects(objects: ImportResult["objects"], format: OutputFo
   if (format === "json") {
     return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }, null, 2) + "\n";
   }
-  return objects.map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
+  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
 }
