@@ -1,0 +1,110 @@
+// The edges of the VRRP core: the clock it is driven by and the actions it asks the I/O layer to perform.
+// The core never reads a real clock and never touches a socket; everything goes through these interfaces.
+import type { VirtualAddress } from "./config.js";
+import type { VrrpAdvert } from "./packet.js";
+
+/** The instance's timers: one of each kind at most, re-arming a kind replaces it. */
+export type TimerKind =
+  /** Master: the Adver_Timer */
+  | "advert"
+  /** Backup: the Master_Down_Timer */
+  | "master-down"
+  /** Master: the second gratuitous ARP burst (garp_master_delay) */
+  | "garp-delay";
+
+/**
+ * Monotonic clock and timers in milliseconds. Values may carry a fraction: the core computes in whole
+ * microseconds (Skew_Time is not a whole number of milliseconds) and asks for deadlines at that resolution.
+ * When a timer is due the owner calls `instance.timerFired(kind)`.
+ */
+export interface Scheduler {
+  now(): number;
+  setTimer(kind: TimerKind, atMs: number): void;
+  cancelTimer(kind: TimerKind): void;
+}
+
+export type VrrpState = "initialize" | "backup" | "master" | "fault";
+
+export type TransitionReason =
+  /** Initialize → Master: priority 255, we own the addresses */
+  | "address-owner"
+  /** Initialize/Fault → Backup */
+  | "startup"
+  /** Backup → Master: no advert for Master_Down_Interval (the Master died, or none was ever heard) */
+  | "master-down"
+  /** Backup → Master: the Master resigned (priority 0) and Skew_Time passed */
+  | "master-resigned"
+  /** Backup → Master: we discarded a lower-priority Master's adverts (preemption) */
+  | "preempt"
+  /** Master → Backup: a higher priority, or an equal one from a higher primary address */
+  | "higher-priority"
+  /** moved by the sync group together with another member */
+  | "sync-group"
+  | "fault"
+  | "fault-cleared"
+  /** → Initialize on stop (resign) */
+  | "stop";
+
+export interface TransitionEvent {
+  readonly instance: string;
+  readonly from: VrrpState;
+  readonly to: VrrpState;
+  readonly reason: TransitionReason;
+  readonly detail: string;
+  readonly atMs: number;
+  readonly priority: number;
+}
+
+export type AnnounceReason = "become-master" | "master-delay" | "refresh" | "addresses-added";
+
+/** A burst of gratuitous ARPs (IPv4) or unsolicited neighbour advertisements (IPv6) for the addresses. */
+export interface AnnounceRequest {
+  readonly reason: AnnounceReason;
+  readonly addresses: readonly VirtualAddress[];
+  /** Messages per address. */
+  readonly repeat: number;
+  /** Spacing between the messages of the burst (keepalived's garp_interval); 0 = back to back. */
+  readonly spacingMs: number;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** A structured log record; the I/O layer writes it as JSON. */
+export interface VrrpLogEntry {
+  readonly level: LogLevel;
+  readonly instance: string;
+  readonly event: string;
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * What the core asks the I/O layer to do, in the order it must happen. On becoming Master the calls come
+ * back to back in one turn: sendAdvert, becomeMaster, announce, transition; the I/O layer sends the first
+ * advert and the gratuitous ARPs in the same millisecond.
+ */
+export interface VrrpActionSink {
+  /** Send this advert (to the multicast group, or to every unicast peer); encode with the instance's checksum variant. */
+  sendAdvert(advert: VrrpAdvert): void;
+  /** Add the virtual addresses (and, in accept mode, let them answer). */
+  becomeMaster(addresses: readonly VirtualAddress[]): void;
+  /** Remove the virtual addresses. */
+  leaveMaster(addresses: readonly VirtualAddress[]): void;
+  /** While Master, the configured addresses changed on reload: add and remove these. */
+  updateAddresses(change: {
+    readonly add: readonly VirtualAddress[];
+    readonly remove: readonly VirtualAddress[];
+  }): void;
+  announce(request: AnnounceRequest): void;
+  transition(event: TransitionEvent): void;
+  log(entry: VrrpLogEntry): void;
+}
+
+/** Metadata of a received VRRP packet, from the IP header and the socket. */
+export interface AdvertMeta {
+  readonly src: string;
+  readonly dst: string;
+  /** IPv4 TTL or IPv6 hop limit; RFC 5798 requires 255. */
+  readonly ttl: number;
+  readonly ifindex?: number;
+}
