@@ -341,7 +341,9 @@ export function mapVirtualServers(config: KeepalivedConfig, sink: DiagnosticSink
   const byName = new Map<string, ImportedService>();
   for (const block of config.virtualServers) {
     for (const identity of identities(block, config, sink)) {
-      const service = mapVirtualServer(block.value.values, identity, sink);
+      const realServerLines =
+        block.statement.block?.statements.filter((st) => st.keyword.text === "real_server").length ?? 0;
+      const service = mapVirtualServer(block.value.values, identity, realServerLines, sink);
       if (service === undefined) continue;
       const first = byName.get(service.name);
       if (first !== undefined) {
@@ -361,6 +363,7 @@ export function mapVirtualServers(config: KeepalivedConfig, sink: DiagnosticSink
 function mapVirtualServer(
   v: VirtualServerValues,
   id: ServiceIdentity,
+  realServerLines: number,
   sink: DiagnosticSink,
 ): ImportedService | undefined {
   const errorsBefore = sink.errors.length;
@@ -488,7 +491,7 @@ function mapVirtualServer(
 
   const serviceTiming = timingOf(v);
   const realServers = v.real_server ?? [];
-  if (realServers.length === 0) {
+  if (realServerLines === 0) {
     sink.warning(
       id.loc,
       `${id.title} has no real_server${spec.sorryServer ? "; only the sorry server will take traffic" : ": the service accepts connections but has nowhere to send them"}`,

@@ -233,15 +233,21 @@ function mapInstance(
   const title = `vrrp_instance ${instance.name.text}`;
   const errorsBefore = sink.errors.length;
   const at = instance.name.loc;
-  if (v.virtual_router_id === undefined) sink.error(at, `${title} has no virtual_router_id (1-255)`);
-  if (v.interface === undefined) {
+  // A keyword that is present but invalid was reported already; only its absence is reported here.
+  const lines = instance.statement.block!.statements;
+  const mentions = (keyword: string) => lines.some((s) => s.keyword.text === keyword);
+  if (!mentions("virtual_router_id")) sink.error(at, `${title} has no virtual_router_id (1-255)`);
+  if (!mentions("interface")) {
     sink.error(
       at,
       `${title} has no interface; a VrrpGroup names the interface VRRP runs on (spec.interface)`,
     );
   }
   const addresses = v.virtual_ipaddress?.value ?? [];
-  if (addresses.length === 0) {
+  const addressLines = lines
+    .filter((s) => s.keyword.text === "virtual_ipaddress")
+    .reduce((n, s) => n + (s.block?.statements.length ?? 0), 0);
+  if (addressLines === 0) {
     sink.error(at, `${title} has no virtual_ipaddress; a VrrpGroup carries at least one address`);
   }
   const families = new Set(addresses.map((a) => a.value.address.family));

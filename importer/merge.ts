@@ -196,7 +196,7 @@ function mergeGroups(
   const byPriority = new Map<number, string>();
   for (const { node, group } of entries) {
     const other = byPriority.get(group.priority.value);
-    if (other !== undefined) {
+    if (other !== undefined && group.priority.value !== 255) {
       sink.warning(
         group.priority.loc,
         `${title}: node ${node.node} has the same priority (${group.priority.value}) as node ${other}; VRRP then elects the node with the higher primary address — give each node its own priority`,
