@@ -136,23 +136,40 @@ export function writeDestination(writer: AttributeWriter, destination: IpvsDesti
   writer.u16(IPVS_DEST_ATTR_TUN_FLAGS, checksum);
 }
 
+/** Reads address (of ADDR_FAMILY, else the service's family) and port of a destination. */
+export function readDestinationKey(
+  set: AttributeSet,
+  serviceFamily: IpFamily,
+): Pick<IpvsDestination, "address" | "port"> {
+  const familyValue = set.u16(IPVS_DEST_ATTR_ADDR_FAMILY);
+  const family = familyValue === undefined ? serviceFamily : decodeFamilyNumber(familyValue, set.context, 0);
+  const address = set.required(IPVS_DEST_ATTR_ADDR, (s, t) => s.binary(t));
+  if (address.length < addressLength(family)) {
+    throw new NetlinkDecodeError(
+      set.context,
+      0,
+      `IPVS_DEST_ATTR_ADDR has ${address.length} bytes, too few for IPv${family}`,
+    );
+  }
+  return {
+    address: decodeAddress(family, address),
+    port: set.required(IPVS_DEST_ATTR_PORT, (s, t) => s.u16be(t)),
+  };
+}
+
+/** Forwarding method number → name; undefined for numbers the kernel does not define. */
+export const forwardingName = (value: number): ForwardingMethod | undefined => FORWARDING_NAMES.get(value);
+export const tunnelTypeName = (value: number): TunnelType | undefined => TUNNEL_TYPE_NAMES.get(value);
+export const tunnelChecksumName = (value: number): TunnelChecksum | undefined => CHECKSUM_NAMES.get(value);
+
 /**
  * Decodes the contents of an IPVS_CMD_ATTR_DEST nest from a GET_DEST dump. `serviceFamily` is the
  * fallback for kernels that do not report IPVS_DEST_ATTR_ADDR_FAMILY (before Linux 4.3).
  */
 export function decodeDestination(nest: Buffer, serviceFamily: IpFamily): IpvsDestinationState {
-  const context = "IPVS destination attributes";
-  const set = new AttributeSet(nest, context, DEST_ATTRIBUTE_NAMES);
-  const familyValue = set.u16(IPVS_DEST_ATTR_ADDR_FAMILY);
-  const family = familyValue === undefined ? serviceFamily : decodeFamilyNumber(familyValue, context, 0);
-  const address = set.required(IPVS_DEST_ATTR_ADDR, (s, t) => s.binary(t));
-  if (address.length < addressLength(family)) {
-    throw new NetlinkDecodeError(
-      context,
-      0,
-      `IPVS_DEST_ATTR_ADDR has ${address.length} bytes, too few for IPv${family}`,
-    );
-  }
+  const set = new AttributeSet(nest, "IPVS destination attributes", DEST_ATTRIBUTE_NAMES);
+  const context = set.context;
+  const { address, port } = readDestinationKey(set, serviceFamily);
   const forwardingValue = set.required(IPVS_DEST_ATTR_FWD_METHOD, (s, t) => s.u32(t)) & IP_VS_CONN_F_FWD_MASK;
   const forwarding = FORWARDING_NAMES.get(forwardingValue);
   if (forwarding === undefined)
@@ -170,8 +187,8 @@ export function decodeDestination(nest: Buffer, serviceFamily: IpFamily): IpvsDe
     tunnel = { type, port: set.u16be(IPVS_DEST_ATTR_TUN_PORT) ?? 0, checksum };
   }
   return {
-    address: decodeAddress(family, address),
-    port: set.required(IPVS_DEST_ATTR_PORT, (s, t) => s.u16be(t)),
+    address,
+    port,
     forwarding,
     weight: set.required(IPVS_DEST_ATTR_WEIGHT, (s, t) => s.s32(t)),
     upperThreshold: set.required(IPVS_DEST_ATTR_U_THRESH, (s, t) => s.u32(t)),

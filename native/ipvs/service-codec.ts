@@ -151,51 +151,54 @@ export function writeService(writer: AttributeWriter, service: IpvsService): voi
   writeNetmask(writer, service, serviceFamily(service.key));
 }
 
-/** Decodes the contents of an IPVS_CMD_ATTR_SERVICE nest from a GET_SERVICE reply or dump. */
-export function decodeService(nest: Buffer): IpvsServiceState {
-  const context = "IPVS service attributes";
-  const set = new AttributeSet(nest, context, SERVICE_ATTRIBUTE_NAMES);
+/** Reads the identifying attributes of a service (AF and FWMARK, or AF, PROTOCOL, ADDR, PORT). */
+export function readServiceKey(set: AttributeSet): ServiceKey {
+  const context = set.context;
   const family = decodeFamilyNumber(
     set.required(IPVS_SVC_ATTR_AF, (s, t) => s.u16(t)),
     context,
     0,
   );
   const fwmark = set.u32(IPVS_SVC_ATTR_FWMARK);
-  let key: ServiceKey;
-  if (fwmark !== undefined && fwmark !== 0) {
-    key = { kind: "fwmark", family, fwmark };
-  } else {
-    const protocolNumber = set.required(IPVS_SVC_ATTR_PROTOCOL, (s, t) => s.u16(t));
-    const protocol = PROTOCOL_NAMES.get(protocolNumber);
-    if (protocol === undefined)
-      throw new NetlinkDecodeError(context, 0, `unknown protocol number ${protocolNumber}`);
-    const address = set.required(IPVS_SVC_ATTR_ADDR, (s, t) => s.binary(t));
-    if (address.length < addressLength(family)) {
-      throw new NetlinkDecodeError(
-        context,
-        0,
-        `IPVS_SVC_ATTR_ADDR has ${address.length} bytes, too few for IPv${family}`,
-      );
-    }
-    key = {
-      kind: "address",
-      protocol,
-      address: decodeAddress(family, address),
-      port: set.required(IPVS_SVC_ATTR_PORT, (s, t) => s.u16be(t)),
-    };
+  if (fwmark !== undefined && fwmark !== 0) return { kind: "fwmark", family, fwmark };
+  const protocolNumber = set.required(IPVS_SVC_ATTR_PROTOCOL, (s, t) => s.u16(t));
+  const protocol = PROTOCOL_NAMES.get(protocolNumber);
+  if (protocol === undefined)
+    throw new NetlinkDecodeError(context, 0, `unknown protocol number ${protocolNumber}`);
+  const address = set.required(IPVS_SVC_ATTR_ADDR, (s, t) => s.binary(t));
+  if (address.length < addressLength(family)) {
+    throw new NetlinkDecodeError(
+      context,
+      0,
+      `IPVS_SVC_ATTR_ADDR has ${address.length} bytes, too few for IPv${family}`,
+    );
   }
+  return {
+    kind: "address",
+    protocol,
+    address: decodeAddress(family, address),
+    port: set.required(IPVS_SVC_ATTR_PORT, (s, t) => s.u16be(t)),
+  };
+}
+
+/** Reads NETMASK the way the kernel stores it: IPv4 mask bytes, or an IPv6 prefix length. */
+export function readNetmask(set: AttributeSet, family: IpFamily): string | number {
+  if (family === 6) return set.required(IPVS_SVC_ATTR_NETMASK, (s, t) => s.u32(t));
+  const mask = set.required(IPVS_SVC_ATTR_NETMASK, (s, t) => s.binary(t));
+  if (mask.length < 4)
+    throw new NetlinkDecodeError(set.context, 0, `IPVS_SVC_ATTR_NETMASK has ${mask.length} bytes`);
+  return decodeAddress(4, mask);
+}
+
+/** Decodes the contents of an IPVS_CMD_ATTR_SERVICE nest from a GET_SERVICE reply or dump. */
+export function decodeService(nest: Buffer): IpvsServiceState {
+  const context = "IPVS service attributes";
+  const set = new AttributeSet(nest, context, SERVICE_ATTRIBUTE_NAMES);
+  const key = readServiceKey(set);
   const flagsValue = set.required(IPVS_SVC_ATTR_FLAGS, (s, t) => s.binary(t));
   if (flagsValue.length < 4)
     throw new NetlinkDecodeError(context, 0, `IPVS_SVC_ATTR_FLAGS has ${flagsValue.length} bytes`);
-  let netmask: string | number;
-  if (family === 4) {
-    const mask = set.required(IPVS_SVC_ATTR_NETMASK, (s, t) => s.binary(t));
-    if (mask.length < 4)
-      throw new NetlinkDecodeError(context, 0, `IPVS_SVC_ATTR_NETMASK has ${mask.length} bytes`);
-    netmask = decodeAddress(4, mask);
-  } else {
-    netmask = set.required(IPVS_SVC_ATTR_NETMASK, (s, t) => s.u32(t));
-  }
+  const netmask = readNetmask(set, serviceFamily(key));
   const persistenceEngine = set.string(IPVS_SVC_ATTR_PE_NAME);
   return {
     key,
