@@ -289,6 +289,27 @@ const cases: BadInput[] = [
     ],
   },
   {
+    name: "address range in virtual_ipaddress",
+    files: instance("  virtual_router_id 1\n  virtual_ipaddress {\n    198.51.100.1-9\n  }"),
+    ok: false,
+    messages: [
+      'keepalived.conf:5:5: virtual_ipaddress: address ranges are only allowed in virtual_server_group, not "198.51.100.1-9"',
+    ],
+  },
+  {
+    name: "firewall-mark service with two candidate groups",
+    files:
+      instance(`  virtual_router_id 1\n${vip}`) +
+      instance("  virtual_router_id 2\n  virtual_ipaddress {\n    198.51.100.2/24\n  }", "VI_2") +
+      "virtual_server fwmark 5 {\n  real_server 203.0.113.1\n}\n",
+    ok: false,
+    messages: [
+      SINGLE_NODE_NOTE(1),
+      SINGLE_NODE_NOTE(8).replace("VI_1", "VI_2"),
+      "keepalived.conf:15:1: virtual_server fwmark 5: a firewall-mark VirtualService needs a vrrpGroup, and 2 IPv4 groups could carry it (vi-1, vi-2); import it in a configuration whose only instance of that family is the one carrying the addresses the firewall marks select",
+    ],
+  },
+  {
     name: "different VRIDs on two nodes",
     files: { "a.conf": node(1, 150), "b.conf": node(2, 100) },
     sources: TWO_NODES,

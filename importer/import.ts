@@ -162,7 +162,7 @@ function attachServices(groups: MergedGroup[], services: MergedService[], sink: 
     } else {
       sink.error(
         service.loc,
-        `${service.title}: a firewall-mark VirtualService needs a vrrpGroup, and ${candidates.length === 0 ? `no ${family} vrrp_instance was imported` : `${candidates.length} ${family} groups could carry it (${candidates.map((c) => c.name).join(", ")})`}; import it with the instance whose VIPs the firewall marks select`,
+        `${service.title}: a firewall-mark VirtualService needs a vrrpGroup, and ${candidates.length === 0 ? `no ${family} vrrp_instance was imported` : `${candidates.length} ${family} groups could carry it (${candidates.map((c) => c.name).join(", ")})`}; import it in a configuration whose only instance of that family is the one carrying the addresses the firewall marks select`,
       );
     }
   }
