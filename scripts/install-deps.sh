@@ -4,7 +4,8 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in build-essential python3 iproute2 ; do have "$p" || need+=("$p"); done
+# build-essential + python3: node-gyp builds native/; iproute2 (ip) + procps (sysctl): the namespace lab.
+for p in build-essential python3 iproute2 procps ; do have "$p" || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install-deps: need root to install: ${need[*]}" >&2; exit 1; fi
   echo "install-deps: installing ${need[*]}"
