@@ -44,3 +44,23 @@ test("problems are reported with file, document and path", () => {
     /the agent reads a NodeState/,
   );
 });
+
+test("embedded virtual services get the VirtualService rules the NodeState CRD cannot afford", () => {
+  const withService = `${bare}virtualServices:
+  - namespace: standalone
+    name: web
+    vrrpGroup: web
+    spec:
+      virtualIP: 198.51.100.254
+      port: 80
+      forwarding: { method: DR }
+      realServers: [{ address: 198.51.100.101, port: 8080 }]
+`;
+  assert.throws(
+    () => parseAgentConfig(withService, "agent.yaml"),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.problems[0] ===
+        "agent.yaml:1:spec.virtualServices[0].spec.realServers: DR and TUN cannot map ports: each real server's port must equal the virtual port",
+  );
+});

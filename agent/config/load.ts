@@ -40,6 +40,22 @@ export function parseAgentConfig(text: string, file: string): NodeStateSpec {
       file,
       issues.map((i) => formatIssue(file, i)),
     );
+  if (object.kind === "NodeState") {
+    // NodeState's CRD carries the embedded VirtualService specs without their CEL rules (cost budget);
+    // a hand-written file gets the full VirtualService validation here.
+    const spec = object.spec as NodeStateSpec;
+    const serviceIssues = (spec.virtualServices ?? []).flatMap((vs, i) =>
+      validateObject({
+        apiVersion: API_VERSION,
+        kind: "VirtualService",
+        metadata: { name: vs.name, namespace: vs.namespace },
+        spec: vs.spec,
+      }).map((issue) =>
+        formatIssue(file, { ...issue, path: issue.path.replace(/^spec/, `spec.virtualServices[${i}].spec`) }),
+      ),
+    );
+    if (serviceIssues.length > 0) throw new ConfigError(file, serviceIssues);
+  }
   if (object.kind !== "NodeState")
     throw new ConfigError(file, [`kind ${String(object.kind)}: the agent reads a NodeState (or its spec)`]);
   return object.spec as NodeStateSpec;

@@ -17,6 +17,20 @@ export function rules(...list: CelRule[]): { "x-kubernetes-validations": CelRule
   return { "x-kubernetes-validations": list };
 }
 
+/** A plain copy of a schema with every `x-kubernetes-validations` removed (see NodeState). */
+export function withoutCelRules(schema: TSchema): Record<string, unknown> {
+  const strip = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(strip);
+    if (node === null || typeof node !== "object") return node;
+    return Object.fromEntries(
+      Object.entries(node as Record<string, unknown>)
+        .filter(([k]) => k !== "x-kubernetes-validations")
+        .map(([k, v]) => [k, k === "default" || k === "enum" ? v : strip(v)]),
+    );
+  };
+  return strip(JSON.parse(JSON.stringify(schema))) as Record<string, unknown>;
+}
+
 /** A string enum as Kubernetes wants it (`enum:`), typed as the union of its values. */
 export function StringEnum<const T extends readonly string[]>(
   values: T,

@@ -2,7 +2,16 @@
 // operator renders for that node's agent; `status` is what the agent observes. The same `spec` is the
 // agent's standalone configuration file (`kubelvs agent --config FILE`), so there is one format.
 import { Type, type Static } from "@sinclair/typebox";
-import { Conditions, DNSLabel, IPAddress, MapList, ObjectName, VRRPState, rules } from "./common.js";
+import {
+  Conditions,
+  DNSLabel,
+  IPAddress,
+  MapList,
+  ObjectName,
+  VRRPState,
+  rules,
+  withoutCelRules,
+} from "./common.js";
 import { instanceFieldsForNode, instanceRules, InterfaceSelection } from "./vrrp-group.js";
 import { RealServerStatus, VirtualServiceSpec } from "./virtual-service.js";
 
@@ -39,13 +48,21 @@ export const NodeVrrpGroup = Type.Object(
 );
 export type NodeVrrpGroup = Static<typeof NodeVrrpGroup>;
 
+/**
+ * The VirtualService spec inside a NodeState, without its CEL rules: the API server prices every rule
+ * by the worst-case list sizes, and 10,000 services × 1,000 real servers × the health-check rules is
+ * far over its budget. The operator only copies specs the API server already validated as
+ * VirtualServices; the standalone agent validates each embedded spec as a VirtualService itself.
+ */
+const RenderedVirtualServiceSpec = Type.Unsafe<VirtualServiceSpec>(withoutCelRules(VirtualServiceSpec));
+
 export const NodeVirtualService = Type.Object({
   namespace: DNSLabel(
     "Namespace of the VirtualService (`standalone` for configurations without Kubernetes).",
   ),
   name: ObjectName("Name of the VirtualService."),
   vrrpGroup: ObjectName("The group whose Master carries the VIP."),
-  spec: VirtualServiceSpec,
+  spec: RenderedVirtualServiceSpec,
 });
 export type NodeVirtualService = Static<typeof NodeVirtualService>;
 

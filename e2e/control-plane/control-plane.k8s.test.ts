@@ -56,10 +56,7 @@ function columns(table: string): string[] {
 // spec copied into NodeState.spec.virtualServices (maxItems 10000) exceed the CRD's estimated cost
 // budget ("estimated rule cost total for entire OpenAPIv3 schema exceeds budget by factor of 8.4x").
 // The schemas are the lead's; this test keeps the real assertion running as a TODO until they change.
-const knownCrdProblems: Record<string, string> = {
-  "kubelvs.io_nodestates.yaml":
-    "kube-apiserver rejects the NodeState CRD: CEL estimated cost over budget (reported to the lead, who owns crds/)",
-};
+const knownCrdProblems: Record<string, string> = {};
 
 describe("kubelvs CRDs on a real kube-apiserver", tierOptions(...requirements), () => {
   let plane: ControlPlane;
