@@ -86,6 +86,8 @@ export class VrrpInstance {
   private syncGroup: SyncGroupGate | undefined;
   private peers: Set<string>;
   private ownVirtualAddresses: Set<string>;
+  /** Our advert with priority left to fill in: built once per config, the Master sends it every interval. */
+  private advertTemplate: VrrpAdvert;
 
   constructor(config: VrrpInstanceConfig, deps: VrrpInstanceDeps) {
     validateInstanceConfig(config);
@@ -97,6 +99,7 @@ export class VrrpInstance {
     this.masterAdverIntervalUs = config.advertIntervalMs * 1000;
     this.peers = new Set(config.unicastPeers.map(canonicalAddress));
     this.ownVirtualAddresses = new Set(config.virtualAddresses.map((v) => canonicalAddress(v.address)));
+    this.advertTemplate = VrrpInstance.advertTemplateFor(config);
     const tracking = this.tracker.status();
     this.priority = tracking.effectivePriority;
     if (tracking.faults.length > 0) this.faultSources.set(TRACKING_FAULT_SOURCE, tracking.faults.join("; "));
@@ -283,6 +286,7 @@ export class VrrpInstance {
     this.config = next;
     this.peers = new Set(next.unicastPeers.map(canonicalAddress));
     this.ownVirtualAddresses = new Set(next.virtualAddresses.map((v) => canonicalAddress(v.address)));
+    this.advertTemplate = VrrpInstance.advertTemplateFor(next);
     // a v3 Backup keeps the interval it adopted from the Master; otherwise ours is the Master's
     if (next.version === 2 || this.current !== "backup")
       this.masterAdverIntervalUs = this.ownAdvertIntervalUs();
@@ -385,31 +389,31 @@ export class VrrpInstance {
     this.syncGroup?.memberTransitioned(this, from, to, reason);
   }
 
-  private buildAdvert(priority: number): VrrpAdvert {
-    const addresses = this.config.virtualAddresses.map((v) => canonicalAddress(v.address));
-    if (this.config.version === 3) {
+  private static advertTemplateFor(config: VrrpInstanceConfig): VrrpAdvert {
+    const addresses = config.virtualAddresses.map((v) => canonicalAddress(v.address));
+    if (config.version === 3) {
       return {
         version: 3,
-        vrid: this.config.vrid,
-        priority,
+        vrid: config.vrid,
+        priority: 0,
         addresses,
-        maxAdvertIntervalCs: this.config.advertIntervalMs / 10,
+        maxAdvertIntervalCs: config.advertIntervalMs / 10,
       };
     }
-    const password = this.config.authPassword;
+    const password = config.authPassword;
     return {
       version: 2,
-      vrid: this.config.vrid,
-      priority,
+      vrid: config.vrid,
+      priority: 0,
       addresses,
       authType: password === undefined ? "none" : "simple",
       authData: password === undefined ? new Uint8Array(8) : simplePasswordAuthData(password),
-      advertIntervalS: this.config.advertIntervalMs / 1000,
+      advertIntervalS: config.advertIntervalMs / 1000,
     };
   }
 
   private sendAdvert(priority: number): void {
-    this.actions.sendAdvert(this.buildAdvert(priority));
+    this.actions.sendAdvert({ ...this.advertTemplate, priority });
     this.counters.advertsSent++;
     if (priority === 0) this.counters.priorityZeroSent++;
   }
