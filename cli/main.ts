@@ -5,6 +5,11 @@ import { argv, exit, stderr } from "node:process";
 type Command = { describe: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
+  import: {
+    describe:
+      "convert keepalived.conf (one file, or one per node with --node) to VrrpGroups and VirtualServices",
+    load: () => import("./import.js"),
+  },
   validate: {
     describe: "check manifests offline against the CRD schemas and rules",
     load: () => import("./validate.js"),

@@ -245,6 +245,10 @@ for (const [name, obj, expected] of bad) {
   });
 }
 
+test("an address label in keepalived's device:name form is valid", () => {
+  assert.deepEqual(validateObject(vrrpGroup({ virtualIPs: [{ address: "198.51.100.254", label: "eth0:vip" }] })), []);
+});
+
 test("errors carry file, document and path", () => {
   const text =
     "apiVersion: kubelvs.io/v1alpha1\nkind: VrrpGroup\nmetadata: {name: a}\nspec: {vrid: 1, interface: {name: eth0}, virtualIPs: [{address: 198.51.100.1}]}\n---\napiVersion: kubelvs.io/v1alpha1\nkind: VrrpGroup\nmetadata: {name: b}\nspec: {vrid: 300, interface: {name: eth0}, virtualIPs: [{address: 198.51.100.2}]}\n";

@@ -179,14 +179,7 @@ function healthCheck(
   check.connectTimeoutMillis =
     misc?.value ?? (type === "MISC_CHECK" ? delayLoop : (t.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MILLIS));
   const defaultRetry = type === "DNS_CHECK" ? 3 : type === "MISC_CHECK" ? 0 : 1;
-  const retry = t.retry?.value ?? defaultRetry;
-  if (retry === 0 && t.retry !== undefined) {
-    sink.warning(
-      t.retry.loc,
-      `retry 0: kubelvs marks a server down after at least one failed attempt (retries: 1)`,
-    );
-  }
-  check.retries = Math.max(1, retry);
+  check.retries = t.retry?.value ?? defaultRetry;
   const defaultDelay =
     type === "HTTP_GET" || type === "SSL_GET" ? 3000 : type === "DNS_CHECK" ? delayLoop : 1000;
   check.retryDelayMillis = t.delayBeforeRetry ?? defaultDelay;

@@ -184,8 +184,9 @@ export const HealthCheck = Type.Object(
     ),
     retries: Type.Optional(
       Type.Integer({
-        description: "Failed attempts in a row before the server is marked down (keepalived retry).",
-        minimum: 1,
+        description:
+          "Further attempts after a failed one before the server is marked down (keepalived retry); 0: the first failure marks it down.",
+        minimum: 0,
         maximum: 100,
         default: 1,
         format: "int32",

@@ -31,7 +31,15 @@ export const VirtualIP = Type.Object(
       }),
     ),
     device: Type.Optional(InterfaceName("Put the address on this device instead of the group's interface.")),
-    label: Type.Optional(InterfaceName("IPv4 address label (e.g. eth0:vip), as keepalived's `label`.")),
+    label: Type.Optional(
+      Type.String({
+        description:
+          "IPv4 address label (e.g. eth0:vip), as keepalived's `label`; it starts with the device name.",
+        minLength: 1,
+        maxLength: 15,
+        pattern: "^[^/\\s]+$",
+      }),
+    ),
   },
   rules(
     {
