@@ -177,8 +177,7 @@ export class VrrpInstance {
   stop(): void {
     if (!this.running) return;
     this.running = false;
-    const from = this.current;
-    if (from === "master") this.resignMaster();
+    if (this.current === "master") this.resignMaster();
     this.cancelAllTimers();
     this.heldForSyncGroup = false;
     this.setState("initialize", "stop", "instance stopped");
@@ -251,14 +250,16 @@ export class VrrpInstance {
 
   /** Link state of an interface, from the I/O layer (netlink). Untracked interfaces are ignored. */
   interfaceChanged(name: string, up: boolean): void {
-    if (this.tracker.interfaceChanged(name, up))
+    if (this.tracker.interfaceChanged(name, up)) {
       this.applyTracking(`interface ${name} ${up ? "up" : "down"}`);
+    }
   }
 
   /** One run of a tracked script finished (ok = exit status 0), from the I/O layer. */
   scriptResult(name: string, ok: boolean): void {
-    if (this.tracker.scriptResult(name, ok))
+    if (this.tracker.scriptResult(name, ok)) {
       this.applyTracking(`script ${name} ${ok ? "succeeded" : "failed"}`);
+    }
   }
 
   /**
@@ -288,11 +289,13 @@ export class VrrpInstance {
     this.ownVirtualAddresses = new Set(next.virtualAddresses.map((v) => canonicalAddress(v.address)));
     this.advertTemplate = VrrpInstance.advertTemplateFor(next);
     // a v3 Backup keeps the interval it adopted from the Master; otherwise ours is the Master's
-    if (next.version === 2 || this.current !== "backup")
+    if (next.version === 2 || this.current !== "backup") {
       this.masterAdverIntervalUs = this.ownAdvertIntervalUs();
+    }
     this.garp.reconfigure(next.garp, this.current === "master" ? this.nowUs() : undefined);
-    if (this.current === "master" && diff.changed.includes("virtualAddresses"))
+    if (this.current === "master" && diff.changed.includes("virtualAddresses")) {
       this.reconcileAddresses(previous);
+    }
     if (!next.preempt || next.preemptDelayMs === 0) this.preemptAfterUs = undefined;
     this.log("info", "config-reloaded", `applied live: ${diff.changed.join(", ")}`, { state: this.current });
     this.tracker.reconfigure(next.priority, next.trackInterfaces, next.trackScripts);
