@@ -9,6 +9,13 @@ the CRDs install, including defaults, unknown fields and the CEL cross-field rul
 Prints file:document:path: message for each problem; exits 1 if there is any.
 `;
 
+// readFileSync(0) fails with EAGAIN when stdin is a pipe whose writer has not written yet.
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export async function run(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(HELP);
@@ -23,7 +30,7 @@ export async function run(args: string[]): Promise<number> {
   for (const file of args) {
     let text: string;
     try {
-      text = readFileSync(file === "-" ? 0 : file, "utf8");
+      text = file === "-" ? await readStdin() : readFileSync(file, "utf8");
     } catch (e) {
       process.stderr.write(`${file}: cannot read: ${(e as Error).message}\n`);
       problems++;
