@@ -25,7 +25,8 @@ import {
   IPVS_INFO_ATTR_CONN_TAB_SIZE,
   IPVS_INFO_ATTR_VERSION,
 } from "./constants.js";
-import { decodeAddress, encodeAddress } from "./ip-address.js";
+import { parseIp } from "../ip-address.js";
+import { decodeAddress } from "./address.js";
 import {
   IpvsValidationError,
   type IpvsInfo,
@@ -57,7 +58,7 @@ export function writeSyncDaemon(writer: AttributeWriter, daemon: SyncDaemon): vo
     );
   }
   if (daemon.group !== undefined) {
-    const group = encodeAddress(daemon.group, `${what} multicast group`);
+    const group = parseIp(daemon.group, `${what} multicast group`);
     writer.binary(group.length === 4 ? IPVS_DAEMON_ATTR_MCAST_GROUP : IPVS_DAEMON_ATTR_MCAST_GROUP6, group);
   }
   if (daemon.port !== undefined) {

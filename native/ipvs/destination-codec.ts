@@ -36,7 +36,8 @@ import {
   IPVS_DEST_ATTR_U_THRESH,
   IPVS_DEST_ATTR_WEIGHT,
 } from "./constants.js";
-import { addressLength, decodeAddress, encodeAddress, familyOf, type IpFamily } from "./ip-address.js";
+import { ipFamilyOf, parseIp, type IpFamily } from "../ip-address.js";
+import { addressLength, decodeAddress } from "./address.js";
 import {
   describeDestination,
   IpvsValidationError,
@@ -80,7 +81,7 @@ const CHECKSUM_NAMES = new Map(
 );
 
 function destinationFamily(destination: Pick<IpvsDestination, "address" | "port">): IpFamily {
-  const family = familyOf(destination.address);
+  const family = ipFamilyOf(destination.address);
   if (family === undefined) {
     throw new IpvsValidationError("destination", `not an IP address: '${destination.address}'`);
   }
@@ -94,7 +95,7 @@ export function writeDestinationKey(
 ): void {
   const what = `destination ${describeDestination(destination)}`;
   writer.u16(IPVS_DEST_ATTR_ADDR_FAMILY, familyNumber(destinationFamily(destination)));
-  writer.binary(IPVS_DEST_ATTR_ADDR, encodeAddress(destination.address, what));
+  writer.binary(IPVS_DEST_ATTR_ADDR, parseIp(destination.address, what));
   writer.u16be(IPVS_DEST_ATTR_PORT, checkPort(destination.port, what));
 }
 

@@ -96,7 +96,7 @@ import {
   tunnelTypeName,
   forwardingName,
 } from "./destination-codec.js";
-import { encodeAddress, familyOf, type IpFamily } from "./ip-address.js";
+import { ipFamilyOf, parseIp, type IpFamily } from "../ip-address.js";
 import {
   destinationKeyId,
   SCHEDULERS,
@@ -454,7 +454,7 @@ export class FakeIpvsKernel {
     flags.writeUInt32LE(0xffffffff, 4);
     writer.binary(IPVS_SVC_ATTR_FLAGS, flags);
     writer.u32(IPVS_SVC_ATTR_TIMEOUT, state.timeout);
-    if (family === 4) writer.binary(IPVS_SVC_ATTR_NETMASK, encodeAddress(String(state.netmask), "netmask"));
+    if (family === 4) writer.binary(IPVS_SVC_ATTR_NETMASK, parseIp(String(state.netmask), "netmask"));
     else writer.u32(IPVS_SVC_ATTR_NETMASK, Number(state.netmask));
     writeStats(writer, IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64, state.stats);
   }
@@ -465,7 +465,7 @@ export class FakeIpvsKernel {
     serviceFamilyValue: IpFamily,
   ): void {
     const address = Buffer.alloc(16);
-    address.set(encodeAddress(destination.address, "destination"));
+    address.set(parseIp(destination.address, "destination"));
     writer
       .binary(IPVS_DEST_ATTR_ADDR, address)
       .u16be(IPVS_DEST_ATTR_PORT, destination.port)
@@ -478,7 +478,7 @@ export class FakeIpvsKernel {
       .u32(IPVS_DEST_ATTR_PERSIST_CONNS, destination.persistentConnections);
     writeStats(writer, IPVS_DEST_ATTR_STATS, IPVS_DEST_ATTR_STATS64, destination.stats);
     writer
-      .u16(IPVS_DEST_ATTR_ADDR_FAMILY, familyNumber(familyOf(destination.address) ?? serviceFamilyValue))
+      .u16(IPVS_DEST_ATTR_ADDR_FAMILY, familyNumber(ipFamilyOf(destination.address) ?? serviceFamilyValue))
       .u8(IPVS_DEST_ATTR_TUN_TYPE, ["ipip", "gue", "gre"].indexOf(destination.tunnel?.type ?? "ipip"))
       .u16be(IPVS_DEST_ATTR_TUN_PORT, destination.tunnel?.port ?? 0)
       .u16(

@@ -1,9 +1,10 @@
 // The IPVS objects as TypeScript sees them: virtual services, their destinations (real servers),
 // statistics, timeouts, sync daemons and general info. Field meanings follow the kernel's
 // include/uapi/linux/ip_vs.h; names follow ipvsadm's vocabulary where it has one.
-import { canonicalAddress, familyOf, formatEndpoint, type IpFamily } from "./ip-address.js";
+import { ipFamilyOf, normalizeIp, type IpFamily } from "../ip-address.js";
+import { formatEndpoint } from "./address.js";
 
-export type { IpFamily } from "./ip-address.js";
+export type { IpFamily } from "../ip-address.js";
 
 export type IpvsProtocol = "tcp" | "udp" | "sctp";
 
@@ -184,7 +185,7 @@ export const SCHEDULERS = [
 /** Address family of a service (from its address, or stated for a firewall-mark service). */
 export function serviceFamily(key: ServiceKey): IpFamily {
   if (key.kind === "fwmark") return key.family;
-  const family = familyOf(key.address);
+  const family = ipFamilyOf(key.address);
   if (family === undefined) throw new IpvsValidationError("service", `not an IP address: '${key.address}'`);
   return family;
 }
@@ -202,9 +203,7 @@ export function describeDestination(destination: Pick<IpvsDestination, "address"
 
 /** A service key with its address in canonical text, so keys compare with `===` on their parts. */
 export function canonicalServiceKey(key: ServiceKey): ServiceKey {
-  return key.kind === "fwmark"
-    ? key
-    : { ...key, address: canonicalAddress(key.address, describeService(key)) };
+  return key.kind === "fwmark" ? key : { ...key, address: normalizeIp(key.address, describeService(key)) };
 }
 
 /** A stable string for maps and sets: one value per service the kernel can hold. */
@@ -217,7 +216,7 @@ export function serviceKeyId(key: ServiceKey): string {
 
 /** A stable string naming a destination inside its service. */
 export function destinationKeyId(destination: Pick<IpvsDestination, "address" | "port">): string {
-  return `${canonicalAddress(destination.address, "destination")}/${destination.port}`;
+  return `${normalizeIp(destination.address, "destination")}/${destination.port}`;
 }
 
 /** IPv4 dotted netmask of a prefix length (24 → "255.255.255.0"). */

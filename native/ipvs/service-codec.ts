@@ -37,7 +37,8 @@ import {
   IPVS_SVC_ATTR_TIMEOUT,
   SERVICE_ATTRIBUTE_NAMES,
 } from "./constants.js";
-import { addressLength, decodeAddress, encodeAddress, type IpFamily } from "./ip-address.js";
+import { parseIp, type IpFamily } from "../ip-address.js";
+import { addressLength, decodeAddress } from "./address.js";
 import {
   describeService,
   IpvsValidationError,
@@ -88,7 +89,7 @@ export function writeServiceKey(writer: AttributeWriter, key: ServiceKey): void 
     );
   }
   writer.u16(IPVS_SVC_ATTR_PROTOCOL, protocol);
-  writer.binary(IPVS_SVC_ATTR_ADDR, encodeAddress(key.address, describeService(key)));
+  writer.binary(IPVS_SVC_ATTR_ADDR, parseIp(key.address, describeService(key)));
   writer.u16be(IPVS_SVC_ATTR_PORT, checkPort(key.port, describeService(key)));
 }
 
@@ -118,7 +119,7 @@ function writeNetmask(writer: AttributeWriter, service: IpvsService, family: IpF
     if (typeof service.netmask !== "string") {
       throw new IpvsValidationError(what, `an IPv4 service takes a dotted netmask, not ${service.netmask}`);
     }
-    const mask = encodeAddress(service.netmask, what);
+    const mask = parseIp(service.netmask, what);
     if (mask.length !== 4) throw new IpvsValidationError(what, `not an IPv4 netmask: '${service.netmask}'`);
     writer.binary(IPVS_SVC_ATTR_NETMASK, mask);
     return;
