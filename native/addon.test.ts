@@ -80,6 +80,46 @@ describe("native addon boundary", tierOptions(missingAddon), () => {
     assert.throws(() => socket.send(Buffer.alloc(16)), /is closed/);
   });
 
+  test("closing a socket from inside its own receive callback stops delivery at once", async () => {
+    const { NetlinkSocket } = loadAddon();
+    const socket = new NetlinkSocket(NETLINK_ROUTE);
+    let deliveries = 0;
+    const firstDelivery = new Promise<void>((resolve) =>
+      socket.start(
+        () => {
+          deliveries++;
+          socket.close();
+          resolve();
+        },
+        () => undefined,
+      ),
+    );
+    // An address dump answers with several datagrams; only the first may be delivered.
+    const request = Buffer.alloc(24);
+    request.writeUInt32LE(24, 0);
+    request.writeUInt16LE(22, 4); // RTM_GETADDR
+    request.writeUInt16LE(0x301, 6); // NLM_F_REQUEST | NLM_F_DUMP
+    socket.send(request);
+    await firstDelivery;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(deliveries, 1);
+    assert.equal(socket.closed, true);
+  });
+
+  test("a worker thread that ends with a socket still polling tears down cleanly", () => {
+    const output = runSnippet(`
+      import { Worker } from "node:worker_threads";
+      const body = \`
+        const { parentPort } = await import("node:worker_threads");
+        const { loadAddon } = await import(\${JSON.stringify(new URL("./addon.js", import.meta.url).href)});
+        const socket = new (loadAddon().NetlinkSocket)(0, [1]);
+        socket.start(() => {}, () => {});
+        parentPort.postMessage("polling");\`;
+      const worker = new Worker(new URL("data:text/javascript," + encodeURIComponent(body)));
+      worker.on("message", async (m) => { console.log(m); await worker.terminate(); console.log("terminated"); });`);
+    assert.deepEqual(output.trim().split("\n"), ["polling", "terminated"]);
+  });
+
   test("an idle request connection lets Node exit; a started listener keeps it alive until closed", () => {
     const idle = runSnippet(`
       import { NetlinkConnection } from "./netlink/connection.js";

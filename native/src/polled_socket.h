@@ -19,6 +19,15 @@
 
 namespace kubelvs {
 
+// A libuv poll handle with what its callbacks need; it outlives the socket object when a close
+// is still pending.
+struct PollHandle {
+  uv_poll_t poll;
+  void* owner = nullptr;  // the socket (Derived*) while it polls; nullptr once released
+  napi_async_cleanup_hook_handle cleanupHook = nullptr;
+  bool closing = false;
+};
+
 template <typename Derived>
 class PolledSocket : public Napi::ObjectWrap<Derived> {
  public:
@@ -92,18 +101,24 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
     }
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "start: no libuv loop");
-    auto* handle = new uv_poll_t;
-    int rc = uv_poll_init(loop, handle, fd_);
-    if (rc == 0) {
-      handle->data = this;
-      rc = uv_poll_start(handle, UV_READABLE, &PolledSocket::OnPoll);
-      if (rc != 0) uv_close(reinterpret_cast<uv_handle_t*>(handle), &PolledSocket::FreeHandle);
-    } else {
+    auto* handle = new PollHandle;
+    int rc = uv_poll_init(loop, &handle->poll, fd_);
+    if (rc != 0) {
       delete handle;
+      throw SystemError(env, -rc, "uv_poll_init", description_);
     }
-    if (rc != 0) throw SystemError(env, -rc, "uv_poll_start", description_);
+    handle->poll.data = handle;
+    handle->owner = static_cast<Derived*>(this);
+    // Until the handle is closed, a terminating environment (a worker) must wait for it: Node
+    // unloads the addon after cleanup, and libuv would then call a close callback that is gone.
+    napi_add_async_cleanup_hook(env, &PolledSocket::OnEnvironmentCleanup, handle, &handle->cleanupHook);
+    rc = uv_poll_start(&handle->poll, UV_READABLE, &PolledSocket::OnPoll);
+    if (rc != 0) {
+      CloseHandle(handle);
+      throw SystemError(env, -rc, "uv_poll_start", description_);
+    }
     poll_ = handle;
-    if (!keepLoopAlive_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (!keepLoopAlive_) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
     onData_ = Napi::Persistent(info[0].As<Napi::Function>());
     onError_ = Napi::Persistent(info[1].As<Napi::Function>());
     asyncContext_ = std::make_shared<Napi::AsyncContext>(env, description_.c_str());
@@ -127,20 +142,20 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
 
   Napi::Value KeepLoopAlive(const Napi::CallbackInfo& info) {
     keepLoopAlive_ = true;
-    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
     return info.Env().Undefined();
   }
 
   Napi::Value AllowLoopExit(const Napi::CallbackInfo& info) {
     keepLoopAlive_ = false;
-    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
     return info.Env().Undefined();
   }
 
   Napi::Value IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), fd_ < 0); }
 
-  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-    auto* self = static_cast<Derived*>(handle->data);
+  static void OnPoll(uv_poll_t* poll, int status, int /*events*/) {
+    auto* self = static_cast<Derived*>(static_cast<PollHandle*>(poll->data)->owner);
     if (self == nullptr) return;
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
@@ -157,16 +172,35 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
 
   void ReleasePollHandle() {
     if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    // libuv frees nothing itself; the handle memory must outlive the close callback.
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), &PolledSocket::FreeHandle);
+    PollHandle* handle = poll_;
     poll_ = nullptr;
+    CloseHandle(handle);
   }
 
-  static void FreeHandle(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+  // Stops the poll and closes it; the memory (and the cleanup hook) go when libuv is done with it.
+  static void CloseHandle(PollHandle* handle) {
+    if (handle->closing) return;
+    handle->closing = true;
+    handle->owner = nullptr;
+    uv_poll_stop(&handle->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle->poll), &PolledSocket::OnHandleClosed);
+  }
 
-  uv_poll_t* poll_ = nullptr;
+  static void OnHandleClosed(uv_handle_t* poll) {
+    auto* handle = static_cast<PollHandle*>(poll->data);
+    if (handle->cleanupHook != nullptr) napi_remove_async_cleanup_hook(handle->cleanupHook);
+    delete handle;
+  }
+
+  // The environment is ending while the handle is open: close it now (the socket's fd is closed
+  // later by the finalizer); removing the hook in OnHandleClosed tells Node we are done.
+  static void OnEnvironmentCleanup(napi_async_cleanup_hook_handle, void* arg) {
+    auto* handle = static_cast<PollHandle*>(arg);
+    if (handle->owner != nullptr) static_cast<PolledSocket*>(static_cast<Derived*>(handle->owner))->poll_ = nullptr;
+    CloseHandle(handle);
+  }
+
+  PollHandle* poll_ = nullptr;
   bool keepLoopAlive_ = true;
   std::shared_ptr<Napi::AsyncContext> asyncContext_;
 };
