@@ -1,6 +1,6 @@
 // IpvsClient: the IpvsControl kernel edge over generic netlink (family "IPVS").
 import { GenlFamilyClient, GenlFamilyNotFoundError, resolveFamily } from "../genl/family.js";
-import type { GenlMessage } from "../genl/header.js";
+import type { GenlFamily, GenlMessage } from "../genl/header.js";
 import { NETLINK_GENERIC } from "../netlink/constants.js";
 import { NetlinkConnection, type NetlinkConnectionOptions } from "../netlink/connection.js";
 import { NetlinkDecodeError, NetlinkError } from "../netlink/errors.js";
@@ -70,6 +70,11 @@ export class IpvsClient implements IpvsControl {
   }
 
   private constructor(private readonly genl: GenlFamilyClient) {}
+
+  /** The IPVS family as nlctrl resolved it (its id is this boot's message type for IPVS). */
+  get family(): GenlFamily {
+    return this.genl.family;
+  }
 
   async info(): Promise<IpvsInfo> {
     return decodeInfo(this.single(await this.send(getInfoRequest()), "get IPVS info").attributes);

@@ -151,7 +151,10 @@ after(() => {
 });
 
 describe("IPVS over generic netlink, compared with ipvsadm", () => {
-  test("the family resolves and info matches ipvsadm's version line", async () => {
+  test("the family resolves to the id genl reports, and info matches ipvsadm's version line", async () => {
+    const id = /ID: (0x[0-9a-f]+)/.exec(run("genl", "ctrl", "get", "name", "IPVS"))?.[1];
+    assert.equal(client.family.id, Number(id));
+    assert.equal(client.family.version, 1);
     const info = await client.info();
     const header = ipvsadm("-Ln").split("\n")[0]!;
     assert.equal(header, `IP Virtual Server version ${info.version} (size=${info.connectionTableSize})`);
