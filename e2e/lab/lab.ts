@@ -185,9 +185,11 @@ export class Lab {
 
   /** Reads (no value) or writes a sysctl inside a host's namespace; resolves with the value. */
   async sysctl(host: LabHost | string, key: string, value?: string | number): Promise<string> {
-    const args = value === undefined ? ["-n", key] : ["-qw", `${key}=${value}`];
-    await this.exec(host, "sysctl", args);
-    return value === undefined ? (await this.exec(host, "sysctl", ["-n", key])).stdout.trim() : String(value);
+    if (value !== undefined) {
+      await this.exec(host, "sysctl", ["-qw", `${key}=${value}`]);
+      return String(value);
+    }
+    return (await this.exec(host, "sysctl", ["-n", key])).stdout.trim();
   }
 
   /** The neighbour table (ARP for 4, NDP for 6) of a host. */
