@@ -7,7 +7,13 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
   const m = new AgentMetrics("web");
   m.setState("g1", "Master");
   m.transition("g1", "Backup", "Master");
-  m.dropped("g1", "ttl");
+  const counters = {
+    group: "g1",
+    advertsSent: 5,
+    advertsReceived: 0,
+    drops: { "bad-ttl": 1, "wrong-vrid": 0 },
+  };
+  m.setCounterSource(() => [counters]);
   const text = await m.text();
   assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Master",instance="web"\} 1/);
   assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Backup",instance="web"\} 0/);
@@ -15,7 +21,12 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
     text,
     /kubelvs_vrrp_transitions_total\{group="g1",from="Backup",to="Master",instance="web"\} 1/,
   );
-  assert.match(text, /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="ttl",instance="web"\} 1/);
+  assert.match(text, /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="bad-ttl",instance="web"\} 1/);
+  assert.doesNotMatch(text, /wrong-vrid/);
+  assert.match(text, /kubelvs_vrrp_adverts_sent_total\{group="g1",instance="web"\} 5/);
+  counters.advertsSent = 7;
+  assert.match(await m.text(), /kubelvs_vrrp_adverts_sent_total\{group="g1",instance="web"\} 7/);
+  m.setCounterSource(() => []);
   m.removeGroup("g1");
   assert.doesNotMatch(await m.text(), /group="g1"/);
 });

@@ -5,7 +5,16 @@ import { Counter, Gauge, Registry } from "prom-client";
 export const VRRP_STATES = ["Initialize", "Backup", "Master", "Fault", "Stopped"] as const;
 export type MetricsVrrpState = (typeof VRRP_STATES)[number];
 
+/** The VRRP core counts packets itself; metrics read those counters at scrape time. */
+export interface GroupPacketCounters {
+  group: string;
+  advertsSent: number;
+  advertsReceived: number;
+  drops: Readonly<Record<string, number>>;
+}
+
 export class AgentMetrics {
+  private counterSource: () => Iterable<GroupPacketCounters> = () => [];
   readonly registry = new Registry();
   private readonly state: Gauge<"group" | "state">;
   private readonly priority: Gauge<"group">;
@@ -15,8 +24,8 @@ export class AgentMetrics {
   private readonly drops: Counter<"group" | "reason">;
   private readonly vipRestored: Counter<"group">;
   private readonly notifyFailures: Counter<"group">;
-  /** Label sets used per group beyond `group` itself, so a removed group's series can all be dropped. */
-  private readonly seen = new Map<string, { transitions: Set<string>; drops: Set<string> }>();
+  /** Transition label sets used per group, so a removed group's series can all be dropped. */
+  private readonly seen = new Map<string, Set<string>>();
 
   constructor(instance: string) {
     this.registry.setDefaultLabels({ instance });
@@ -44,18 +53,29 @@ export class AgentMetrics {
       help: "VRRP advertisements sent",
       labelNames: ["group"],
       registers,
+      collect: () => this.copyCounters((c) => [[{ group: c.group }, c.advertsSent]], this.advertsSent),
     });
     this.advertsReceived = new Counter({
       name: "kubelvs_vrrp_adverts_received_total",
       help: "VRRP advertisements received and accepted",
       labelNames: ["group"],
       registers,
+      collect: () =>
+        this.copyCounters((c) => [[{ group: c.group }, c.advertsReceived]], this.advertsReceived),
     });
     this.drops = new Counter({
       name: "kubelvs_vrrp_packets_dropped_total",
       help: "VRRP packets dropped, by reason",
       labelNames: ["group", "reason"],
       registers,
+      collect: () =>
+        this.copyCounters(
+          (c) =>
+            Object.entries(c.drops)
+              .filter(([, n]) => n > 0)
+              .map(([reason, n]) => [{ group: c.group, reason }, n]),
+          this.drops,
+        ),
     });
     this.vipRestored = new Counter({
       name: "kubelvs_vip_restored_total",
@@ -71,6 +91,19 @@ export class AgentMetrics {
     });
   }
 
+  setCounterSource(source: () => Iterable<GroupPacketCounters>): void {
+    this.counterSource = source;
+  }
+
+  private copyCounters<L extends string>(
+    pick: (c: GroupPacketCounters) => [Partial<Record<L, string>>, number][],
+    counter: Counter<L>,
+  ): void {
+    counter.reset();
+    for (const c of this.counterSource())
+      for (const [labels, n] of pick(c)) if (n > 0) counter.inc(labels, n);
+  }
+
   setState(group: string, state: MetricsVrrpState): void {
     for (const s of VRRP_STATES) this.state.set({ group, state: s }, s === state ? 1 : 0);
   }
@@ -79,22 +112,12 @@ export class AgentMetrics {
   }
   private seenFor(group: string) {
     let s = this.seen.get(group);
-    if (!s) this.seen.set(group, (s = { transitions: new Set(), drops: new Set() }));
+    if (!s) this.seen.set(group, (s = new Set()));
     return s;
   }
   transition(group: string, from: string, to: string): void {
-    this.seenFor(group).transitions.add(JSON.stringify([from, to]));
+    this.seenFor(group).add(JSON.stringify([from, to]));
     this.transitions.inc({ group, from, to });
-  }
-  advertSent(group: string): void {
-    this.advertsSent.inc({ group });
-  }
-  advertReceived(group: string): void {
-    this.advertsReceived.inc({ group });
-  }
-  dropped(group: string, reason: string): void {
-    this.seenFor(group).drops.add(reason);
-    this.drops.inc({ group, reason });
   }
   vipPutBack(group: string): void {
     this.vipRestored.inc({ group });
@@ -114,12 +137,10 @@ export class AgentMetrics {
       m.remove({ group });
     }
     for (const state of VRRP_STATES) this.state.remove({ group, state });
-    const seen = this.seenFor(group);
-    for (const pair of seen.transitions) {
+    for (const pair of this.seenFor(group)) {
       const [from, to] = JSON.parse(pair) as [string, string];
       this.transitions.remove({ group, from, to });
     }
-    for (const reason of seen.drops) this.drops.remove({ group, reason });
     this.seen.delete(group);
   }
 
