@@ -119,7 +119,6 @@ import {
   writeServiceKey,
 } from "./service-codec.js";
 
-const EPERM = 1;
 const ENOENT = 2;
 const ESRCH = 3;
 const EEXIST = 17;
@@ -335,7 +334,7 @@ export class FakeIpvsKernel {
         this.services.clear();
         return undefined;
       default:
-        throw new KernelError(EPERM);
+        throw new KernelError(EOPNOTSUPP);
     }
   }
 

@@ -478,7 +478,7 @@ describe("IPVS over generic netlink, compared with ipvsadm", () => {
         kind: "add-service",
         service: service(key6, { flags: { ...NO_SERVICE_FLAGS, persistent: true }, netmask: 0 }),
       },
-      { kind: "add-service", service: service(key6, { onePacket: true } as Partial<IpvsService>) },
+      { kind: "add-service", service: service(key6, { scheduler: "rr" }) },
       { kind: "add-destination", service: missing, destination: destination("203.0.113.71", 80) },
       { kind: "add-destination", service: key, destination: destination("203.0.113.71", 80) },
       { kind: "add-destination", service: key, destination: destination("203.0.113.71", 80) },

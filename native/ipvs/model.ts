@@ -166,7 +166,8 @@ export class IpvsValidationError extends TypeError {
   }
 }
 
-export const SCHEDULERS = [
+/** The schedulers Linux ships (net/netfilter/ipvs/ip_vs_*.c). */
+export const SCHEDULERS: readonly string[] = [
   "rr",
   "wrr",
   "lc",
