@@ -5,6 +5,14 @@ import { argv, exit, stderr } from "node:process";
 type Command = { describe: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
+  agent: {
+    describe: "run the node agent (VRRP, VIPs) from its YAML or a keepalived.conf",
+    load: () => import("./agent.js"),
+  },
+  status: {
+    describe: "show each running agent instance's groups: state, priority, master, counters",
+    load: () => import("./status.js"),
+  },
   import: {
     describe:
       "convert keepalived.conf (one file, or one per node with --node) to VrrpGroups and VirtualServices",

@@ -41,6 +41,11 @@ export interface ImportResult {
   objects: KubernetesObject<VrrpGroupSpec | VirtualServiceSpec>[];
   diagnostics: Diagnostic[];
   ok: boolean;
+  /**
+   * VRRPv2 passwords by Secret ("namespace/name"), for a caller that runs the configuration itself
+   * (the standalone agent). The CLI never prints them.
+   */
+  secrets: Map<string, string>;
 }
 
 export const ANNOTATION_SOURCE = "kubelvs.io/imported-from";
@@ -190,6 +195,27 @@ function sorted(diagnostics: Diagnostic[], fileOrder: string[]): Diagnostic[] {
   );
 }
 
+/** The passwords of v2 groups by Secret; two nodes with different passwords for one group is an error. */
+function passwords(nodes: NodeImport[], sink: DiagnosticSink): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const node of nodes) {
+    for (const g of node.groups) {
+      const ref = g.spec.authentication?.passwordSecretRef;
+      if (ref === undefined || g.password === undefined) continue;
+      const key = `${ref.namespace}/${ref.name}`;
+      const known = out.get(key);
+      if (known !== undefined && known !== g.password && g.passwordLocation) {
+        sink.error(
+          g.passwordLocation,
+          `vrrp_instance ${g.instanceName}: auth_pass differs from another node's (VRRP needs the same password on every router)`,
+        );
+      }
+      out.set(key, g.password);
+    }
+  }
+  return out;
+}
+
 export function importKeepalived(sources: ConfigSource[], options: ImportOptions): ImportResult {
   const sink = new DiagnosticSink();
   const nodes: NodeImport[] = [];
@@ -202,10 +228,12 @@ export function importKeepalived(sources: ConfigSource[], options: ImportOptions
     objects: [],
     diagnostics: sorted(sink.diagnostics, fileOrder),
     ok: false,
+    secrets: new Map(),
   });
   if (sink.hasErrors()) return fail();
   const { groups, services } = mergeNodes(nodes, sink);
   attachServices(groups, services, sink);
+  const secrets = passwords(nodes, sink);
   if (sink.hasErrors()) return fail();
 
   const objects: ImportResult["objects"] = [];
@@ -231,5 +259,10 @@ export function importKeepalived(sources: ConfigSource[], options: ImportOptions
       spec: ordered(service.spec, SERVICE_FIELD_ORDER),
     });
   }
-  return { objects, diagnostics: sorted(sink.diagnostics, fileOrder), ok: true };
+  return {
+    objects,
+    diagnostics: sorted(sink.diagnostics, fileOrder),
+    ok: true,
+    secrets,
+  };
 }

@@ -39,6 +39,8 @@ export interface ImportedGroup {
   fieldLocations: Partial<Record<keyof GroupSpecCommon, SourceLocation>>;
   /** The auth_pass statement, when the password must be put into a Secret. */
   passwordLocation?: SourceLocation;
+  /** The password itself (first 8 bytes), for the standalone agent; never printed. */
+  password?: string;
 }
 
 export interface GroupMappingOptions {
@@ -509,6 +511,7 @@ function mapInstance(
 
   // Authentication (VRRPv2 only). The password itself goes into a Secret.
   let passwordLocation: SourceLocation | undefined;
+  let password: string | undefined;
   const auth = v.authentication?.value;
   if (auth !== undefined) {
     const authAt = v.authentication!.loc;
@@ -536,6 +539,7 @@ function mapInstance(
       };
       fieldLocations.authentication = authAt;
       passwordLocation = auth.auth_pass.loc;
+      password = Buffer.from(auth.auth_pass.value, "utf8").subarray(0, 8).toString("utf8");
       if (Buffer.byteLength(auth.auth_pass.value) > 8) {
         sink.warning(
           auth.auth_pass.loc,
@@ -561,6 +565,7 @@ function mapInstance(
   };
   if (state !== undefined) group.state = state;
   if (passwordLocation !== undefined) group.passwordLocation = passwordLocation;
+  if (password !== undefined) group.password = password;
   const peers = v.unicast_peer?.value ?? [];
   if (peers.length > 0 || v.unicast_src_ip !== undefined) {
     group.unicast = {

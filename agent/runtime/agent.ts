@@ -10,6 +10,7 @@ import type { KernelEdge } from "../../native/kernel.js";
 import type { AgentMetrics } from "../metrics.js";
 import { VrrpSyncGroup } from "../vrrp/sync-group.js";
 import type { VrrpState } from "../vrrp/ports.js";
+import type { ResignPlan } from "../guard/resign-plan.js";
 import { TransportHub } from "./transport-hub.js";
 import { VrrpGroupRunner, type GroupStatus } from "./vrrp-group-runner.js";
 
@@ -215,10 +216,10 @@ export class Agent {
   }
 
   /** For the guard: what to send and remove if this process dies while Master. */
-  resignPlans(): NonNullable<ReturnType<VrrpGroupRunner["resignInfo"]>>[] {
+  resignPlans(): ResignPlan[] {
     return [...this.runners.values()].flatMap((r) => {
-      const info = r.resignInfo();
-      return info ? [info] : [];
+      const plan = r.resignPlan();
+      return plan ? [plan] : [];
     });
   }
 }

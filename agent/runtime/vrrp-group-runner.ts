@@ -27,6 +27,7 @@ import {
   type ResolvedInterface,
 } from "./instance-config.js";
 import { TimerScheduler } from "./timer-scheduler.js";
+import type { ResignPlan } from "../guard/resign-plan.js";
 import type { TransportHub } from "./transport-hub.js";
 
 export const STATE_NAMES: Record<VrrpState, MetricsVrrpState> = {
@@ -253,27 +254,32 @@ export class VrrpGroupRunner {
     };
   }
 
-  /** Everything needed to resign for us if we die (see agent/guard). */
-  resignInfo():
-    { family: Family; ifindex: number; source: string; advert: Buffer[]; vips: PlacedAddress[] } | undefined {
-    if (!this.instance || !this.iface || !this.isMaster) return undefined;
+  /** Everything needed to resign for us if we die while Master (see agent/guard). */
+  resignPlan(): ResignPlan | undefined {
+    if (!this.instance || !this.iface || !this.isMaster || !this.lastAdvert) return undefined;
     const config = this.instance.instanceConfig;
-    if (!this.lastAdvert) return undefined;
     // Exactly what the core sends when it resigns: its last advert with priority 0.
     const advert: VrrpAdvert = { ...this.lastAdvert, priority: 0 };
     const destinations = config.unicastPeers.length > 0 ? config.unicastPeers : [VRRP_MULTICAST[this.family]];
+    const source = this.iface.primaryAddress;
     return {
+      group: this.name,
       family: this.family,
       ifindex: this.iface.ifindex,
-      source: this.iface.primaryAddress,
-      advert: destinations.map((dst) =>
-        encodeAdvert(advert, {
-          src: this.iface!.primaryAddress,
-          dst,
+      source,
+      packets: destinations.map((destination) => ({
+        destination,
+        payload: encodeAdvert(advert, {
+          src: source,
+          dst: destination,
           checksumVariant: config.checksumVariant,
-        }),
-      ),
-      vips: [...this.placed.values()],
+        }).toString("base64"),
+      })),
+      vips: [...this.placed.values()].map((p) => ({
+        ifindex: p.ifindex,
+        address: p.address,
+        prefixLength: p.prefixLength,
+      })),
     };
   }
 

@@ -71,9 +71,6 @@ export type GenlBatchResult =
 
 /** Requests to one resolved family over a connection the caller owns. */
 export class GenlFamilyClient {
-  // The kernel runs one dump per socket at a time (a second one fails with EBUSY), so dumps queue.
-  private dumpQueue: Promise<unknown> = Promise.resolve();
-
   constructor(
     readonly connection: NetlinkConnection,
     readonly family: GenlFamily,
@@ -86,11 +83,9 @@ export class GenlFamilyClient {
     return this.decodeReplies(await this.connection.request(this.toNetlink(request)), request.description);
   }
 
-  /** One dump request; resolves with every message up to NLMSG_DONE, decoded. Dumps run one at a time. */
+  /** One dump request; resolves with every message up to NLMSG_DONE, decoded (the connection runs dumps one at a time). */
   async dump(request: GenlRequest): Promise<GenlMessage[]> {
-    const turn = this.dumpQueue.then(() => this.connection.dump(this.toNetlink(request)));
-    this.dumpQueue = turn.catch(() => undefined);
-    return this.decodeReplies(await turn, request.description);
+    return this.decodeReplies(await this.connection.dump(this.toNetlink(request)), request.description);
   }
 
   /** Many acked requests in as few sendmsg calls as possible; one result per request, in order. */

@@ -155,8 +155,22 @@ export class NetlinkConnection {
     return (await prepared.done).replies;
   }
 
-  /** Sends a NLM_F_DUMP request and resolves with every message up to NLMSG_DONE. */
-  async dump(request: NetlinkRequest): Promise<NetlinkMessage[]> {
+  /**
+   * Sends a NLM_F_DUMP request and resolves with every message up to NLMSG_DONE. Dumps on one
+   * socket run one at a time: the kernel answers a second concurrent dump with EBUSY.
+   */
+  dump(request: NetlinkRequest): Promise<NetlinkMessage[]> {
+    const run = this.dumpQueue.then(() => this.dumpNow(request));
+    this.dumpQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private dumpQueue: Promise<void> = Promise.resolve();
+
+  private async dumpNow(request: NetlinkRequest): Promise<NetlinkMessage[]> {
     for (let attempt = 1; ; attempt++) {
       const prepared = this.prepare(request, NLM_F_DUMP, true);
       this.sendPrepared([prepared]);

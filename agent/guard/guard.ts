@@ -1,0 +1,173 @@
+// The guard: a small parent process that runs the agent as its child (like keepalived's watchdog
+// parent). The agent tells it, after every transition, what a resignation would take. If the agent
+// dies without having resigned — SIGKILL, a crash, the OOM killer — the guard at once sends the
+// priority-0 adverts and removes the VIPs, so a Backup takes over after Skew_Time instead of the full
+// Master_Down_Interval and no VIP is left answering on a dead node. Then it starts the agent again.
+//
+// The guard holds its sockets from the start, so resigning is two sendmsg calls and a netlink
+// request, not a setup. It never runs VRRP itself: the adverts arrive pre-encoded.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import type { Logger } from "../../core/log.js";
+import { loadAddon, type RawIpSocket } from "../../native/addon.js";
+import { RtnetlinkClient } from "../../native/rtnetlink/client.js";
+import { GUARD_FD_ENV } from "./guard-client.js";
+import { decodeGuardMessage, type ResignPlan } from "./resign-plan.js";
+
+const IPPROTO_VRRP = 112;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A child that ran this long is considered healthy: its next crash restarts it at once. */
+const HEALTHY_RUN_MS = 60_000;
+
+export interface GuardOptions {
+  /** argv of the agent child (without the node executable). */
+  childArgs: string[];
+  log: Logger;
+  /** Restart the agent after it dies (default true). */
+  restart?: boolean;
+  /** Exit codes after which restarting cannot help (a bad configuration): the guard exits too. */
+  stopCodes?: number[];
+}
+
+class Resigner {
+  private readonly sockets = new Map<"ipv4" | "ipv6", RawIpSocket>();
+  private readonly rtnetlink = RtnetlinkClient.open();
+
+  constructor(private readonly log: Logger) {
+    const addon = loadAddon();
+    for (const family of ["ipv4", "ipv6"] as const) {
+      try {
+        this.sockets.set(
+          family,
+          new addon.RawIpSocket(family === "ipv4" ? 4 : 6, IPPROTO_VRRP, { sendOnly: true }),
+        );
+      } catch (e) {
+        log.warn("guard cannot open a VRRP socket for this family", { family, err: e });
+      }
+    }
+  }
+
+  async resign(plans: ResignPlan[]): Promise<void> {
+    // Adverts first, all of them, before any slower work: the Backups start counting Skew_Time now.
+    for (const plan of plans) {
+      const socket = this.sockets.get(plan.family);
+      for (const p of plan.packets) {
+        try {
+          socket?.send(Buffer.from(p.payload, "base64"), p.destination, {
+            source: plan.source,
+            ifindex: plan.ifindex,
+          });
+        } catch (e) {
+          this.log.error("guard: priority-0 advert not sent", {
+            group: plan.group,
+            destination: p.destination,
+            err: e,
+          });
+        }
+      }
+    }
+    await Promise.all(
+      plans.flatMap((plan) =>
+        plan.vips.map(async (v) => {
+          try {
+            await this.rtnetlink.removeAddress(v);
+          } catch (e) {
+            if ((e as { code?: string }).code !== "EADDRNOTAVAIL") {
+              this.log.error("guard: virtual IP not removed", {
+                group: plan.group,
+                address: v.address,
+                err: e,
+              });
+            }
+          }
+        }),
+      ),
+    );
+    if (plans.length > 0) {
+      this.log.warn("agent died while Master: resigned for it", {
+        groups: plans.map((p) => p.group).join(","),
+      });
+    }
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) s.close();
+    this.rtnetlink.close();
+  }
+}
+
+/** Runs the agent under the guard until the agent exits cleanly or the guard is told to stop. */
+export async function runGuarded(options: GuardOptions): Promise<number> {
+  const { log } = options;
+  const resigner = new Resigner(log);
+  let stopping = false;
+  let child: ChildProcess | undefined;
+  let restartDelay = 1000;
+
+  const forward = (signal: NodeJS.Signals) => () => {
+    if (signal !== "SIGHUP") stopping = true;
+    child?.kill(signal);
+  };
+  const handlers = (["SIGTERM", "SIGINT", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+
+  try {
+    for (;;) {
+      const started = Date.now();
+      const result = await runOnce(options.childArgs, log, (c) => (child = c), resigner);
+      child = undefined;
+      if (result.released || stopping || options.restart === false) return result.code ?? 1;
+      if (result.code !== undefined && options.stopCodes?.includes(result.code)) return result.code;
+      restartDelay =
+        Date.now() - started > HEALTHY_RUN_MS ? 1000 : Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS);
+      log.warn("restarting the agent", { inMs: restartDelay });
+      await new Promise((r) => setTimeout(r, restartDelay));
+      if (stopping) return result.code ?? 1;
+    }
+  } finally {
+    for (const [s, h] of handlers) process.off(s, h);
+    resigner.close();
+  }
+}
+
+async function runOnce(
+  args: string[],
+  log: Logger,
+  setChild: (c: ChildProcess) => void,
+  resigner: Resigner,
+): Promise<{ code: number | undefined; released: boolean }> {
+  const child = spawn(process.execPath, args, {
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    env: { ...process.env, [GUARD_FD_ENV]: "3" },
+  });
+  setChild(child);
+  let plans: ResignPlan[] = [];
+  let released = false;
+  const pipe = child.stdio[3] as Readable;
+  createInterface({ input: pipe }).on("line", (line) => {
+    try {
+      const message = decodeGuardMessage(line);
+      if (message.type === "released") released = true;
+      else plans = message.plans;
+    } catch (e) {
+      log.error("guard: bad message from the agent", { err: e });
+    }
+  });
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve) => child.once("exit", (c, s) => resolve({ code: c, signal: s })),
+  );
+  // Lines written just before death may still be in the pipe; they are read before 'close'.
+  await new Promise<void>((resolve) =>
+    pipe.readableEnded || pipe.destroyed ? resolve() : pipe.once("close", () => resolve()),
+  );
+  if (!released) {
+    log.error("agent died without resigning", {
+      code,
+      signal,
+      masterOf: plans.map((p) => p.group).join(","),
+    });
+    await resigner.resign(plans);
+  }
+  return { code: code ?? undefined, released };
+}
