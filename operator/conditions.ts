@@ -1,0 +1,84 @@
+// Status conditions (metav1.Condition) the way the API conventions want them: one per type,
+// lastTransitionTime moves only when the status flips, and a condition that did not change is
+// byte-for-byte the one already stored, so comparing old and new status detects "nothing to write".
+import type { Condition } from "../crds/schema/common.js";
+import type { Problem } from "../core/render/render.js";
+
+export interface WantedCondition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+}
+
+/** metav1.Time: RFC 3339 in whole seconds. */
+export function kubeTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The condition to store: the existing one kept as is when nothing about it changed. */
+export function buildCondition(
+  wanted: WantedCondition,
+  existing: readonly Condition[] | undefined,
+  observedGeneration: number | undefined,
+  now: Date,
+): Condition {
+  const previous = existing?.find((c) => c.type === wanted.type);
+  const lastTransitionTime =
+    previous !== undefined && previous.status === wanted.status ? previous.lastTransitionTime : kubeTime(now);
+  return {
+    type: wanted.type,
+    status: wanted.status,
+    ...(observedGeneration === undefined ? {} : { observedGeneration }),
+    lastTransitionTime,
+    reason: wanted.reason,
+    message: wanted.message,
+  };
+}
+
+/** Replaces the conditions of the given types, keeping others (set by someone else) in place. */
+export function mergeConditions(
+  existing: readonly Condition[] | undefined,
+  updates: readonly Condition[],
+): Condition[] {
+  const byType = new Map((existing ?? []).map((c) => [c.type, c]));
+  for (const c of updates) byType.set(c.type, c);
+  return [...byType.values()].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+}
+
+/** Whether a condition changed in what a reader sees (status, reason or message). */
+export function conditionChanged(previous: Condition | undefined, next: Condition): boolean {
+  return (
+    previous === undefined ||
+    previous.status !== next.status ||
+    previous.reason !== next.reason ||
+    previous.message !== next.message
+  );
+}
+
+export const ACCEPTED = "Accepted";
+export const SPLIT_BRAIN = "SplitBrain";
+
+/** Accepted=False with the renderer's reason when the object has a problem, Accepted=True otherwise. */
+export function acceptedCondition(problem: Problem | undefined, kind: string): WantedCondition {
+  if (problem !== undefined)
+    return { type: ACCEPTED, status: "False", reason: problem.reason, message: problem.message };
+  return { type: ACCEPTED, status: "True", reason: "Accepted", message: `the ${kind} is valid and rendered` };
+}
+
+/** SplitBrain=True naming the nodes when more than one reports Master. */
+export function splitBrainCondition(masters: readonly string[]): WantedCondition {
+  if (masters.length > 1)
+    return {
+      type: SPLIT_BRAIN,
+      status: "True",
+      reason: "MultipleMasters",
+      message: `${masters.length} nodes report Master: ${masters.join(", ")}`,
+    };
+  return {
+    type: SPLIT_BRAIN,
+    status: "False",
+    reason: masters.length === 1 ? "SingleMaster" : "NoMaster",
+    message: masters.length === 1 ? `only ${masters[0]} reports Master` : "no node reports Master",
+  };
+}
