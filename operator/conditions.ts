@@ -4,6 +4,15 @@
 import type { Condition } from "../crds/schema/common.js";
 import type { Problem } from "../core/render/render.js";
 
+/** An Event to record about an object (see events.ts). */
+export interface EventToRecord {
+  type: "Normal" | "Warning";
+  reason: string;
+  /** What was being done: Render, Aggregate. */
+  action: string;
+  note: string;
+}
+
 export interface WantedCondition {
   type: string;
   status: "True" | "False" | "Unknown";
@@ -81,4 +90,33 @@ export function splitBrainCondition(masters: readonly string[]): WantedCondition
     reason: masters.length === 1 ? "SingleMaster" : "NoMaster",
     message: masters.length === 1 ? `only ${masters[0]} reports Master` : "no node reports Master",
   };
+}
+
+/** Events for the Accepted and SplitBrain conditions that changed (none for a first Accepted=True). */
+export function conditionEvents(
+  previous: readonly Condition[] | undefined,
+  next: readonly Condition[],
+): EventToRecord[] {
+  const events: EventToRecord[] = [];
+  for (const condition of next) {
+    const before = previous?.find((c) => c.type === condition.type);
+    if (!conditionChanged(before, condition)) continue;
+    if (condition.type === ACCEPTED) {
+      if (condition.status === "False")
+        events.push({ type: "Warning", reason: condition.reason, action: "Render", note: condition.message });
+      else if (before !== undefined)
+        events.push({ type: "Normal", reason: "Accepted", action: "Render", note: condition.message });
+    } else if (condition.type === SPLIT_BRAIN) {
+      if (condition.status === "True")
+        events.push({ type: "Warning", reason: "SplitBrain", action: "Aggregate", note: condition.message });
+      else if (before?.status === "True")
+        events.push({
+          type: "Normal",
+          reason: "SplitBrainResolved",
+          action: "Aggregate",
+          note: condition.message,
+        });
+    }
+  }
+  return events;
 }

@@ -3,14 +3,19 @@ import { test } from "node:test";
 import type { NodeGroupStatus } from "../crds/schema/node-state.js";
 import type { VirtualServiceSpec } from "../crds/schema/virtual-service.js";
 import type { Problem } from "../core/render/render.js";
-import { buildCondition, kubeTime, mergeConditions, splitBrainCondition } from "./conditions.js";
+import {
+  buildCondition,
+  conditionEvents,
+  kubeTime,
+  mergeConditions,
+  splitBrainCondition,
+} from "./conditions.js";
 import {
   serviceEndpoint,
   virtualServiceStatus,
   vrrpGroupStatus,
   type GroupReport,
 } from "./status-aggregation.js";
-import { conditionEvents } from "./vrrpgroup-controller.js";
 
 const now = new Date("2025-03-01T12:00:00Z");
 const secondsAgo = (s: number) => kubeTime(new Date(now.getTime() - s * 1000));
