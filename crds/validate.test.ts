@@ -246,7 +246,10 @@ for (const [name, obj, expected] of bad) {
 }
 
 test("an address label in keepalived's device:name form is valid", () => {
-  assert.deepEqual(validateObject(vrrpGroup({ virtualIPs: [{ address: "198.51.100.254", label: "eth0:vip" }] })), []);
+  assert.deepEqual(
+    validateObject(vrrpGroup({ virtualIPs: [{ address: "198.51.100.254", label: "eth0:vip" }] })),
+    [],
+  );
 });
 
 test("errors carry file, document and path", () => {
