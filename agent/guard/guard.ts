@@ -104,9 +104,14 @@ export async function runGuarded(options: GuardOptions): Promise<number> {
   let stopping = false;
   let child: ChildProcess | undefined;
   let restartDelay = 1000;
+  /** Ends the restart back-off early: a stop request must not wait for it. */
+  let endBackoff: (() => void) | undefined;
 
   const forward = (signal: NodeJS.Signals) => () => {
-    if (signal !== "SIGHUP") stopping = true;
+    if (signal !== "SIGHUP") {
+      stopping = true;
+      endBackoff?.();
+    }
     child?.kill(signal);
   };
   const handlers = (["SIGTERM", "SIGINT", "SIGHUP"] as const).map((s) => [s, forward(s)] as const);
@@ -122,7 +127,14 @@ export async function runGuarded(options: GuardOptions): Promise<number> {
       restartDelay =
         Date.now() - started > HEALTHY_RUN_MS ? 1000 : Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS);
       log.warn("restarting the agent", { inMs: restartDelay });
-      await new Promise((r) => setTimeout(r, restartDelay));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, restartDelay);
+        endBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      endBackoff = undefined;
       if (stopping) return result.code ?? 1;
     }
   } finally {
