@@ -4,10 +4,17 @@
 //
 // Isolation: each group starts, reconfigures and fails on its own; a group that cannot start (its
 // interface is missing, say) is reported and retried, the others run.
-import type { NodeStateSpec, NodeVrrpGroup } from "../../crds/schema/node-state.js";
+import type { NodeStateSpec, NodeVirtualServiceStatus, NodeVrrpGroup } from "../../crds/schema/node-state.js";
 import type { Logger } from "../../core/log.js";
 import type { KernelEdge } from "../../native/kernel.js";
 import type { AgentMetrics } from "../metrics.js";
+import { IpvsClient } from "../../native/ipvs/client.js";
+import type { IpvsControl } from "../../native/ipvs/control.js";
+import { FileOwnershipStore, ownershipFilePath } from "../ipvs/ownership.js";
+import type { SyncGroupInput } from "../ipvs/sync-daemons.js";
+import { LoadBalancer, type LoadBalancerOptions } from "../loadbalancer/load-balancer.js";
+import { LoadBalancerMetrics } from "../loadbalancer/metrics.js";
+import { DEFAULT_RUN_DIR } from "../process/instance.js";
 import { VrrpSyncGroup } from "../vrrp/sync-group.js";
 import type { VrrpState } from "../vrrp/ports.js";
 import type { ResignPlan } from "../guard/resign-plan.js";
@@ -20,6 +27,10 @@ export interface AgentStatus {
   startedAt: string;
   groups: GroupStatus[];
   failedGroups: { name: string; error: string }[];
+  /** Whether this node programs IPVS; without it the agent runs VRRP only and says why here. */
+  ipvs?: { available: boolean; message?: string };
+  /** One entry per virtual service of the configuration (NodeState status shape). */
+  virtualServices?: NodeVirtualServiceStatus[];
 }
 
 export interface AgentDeps {
@@ -29,6 +40,14 @@ export interface AgentDeps {
   metrics: AgentMetrics;
   /** Called after any group's transition. */
   onTransition?: (group: string, from: VrrpState, to: VrrpState) => void;
+  /**
+   * Opens the IPVS kernel edge, the first time the configuration has virtual services or connection
+   * sync. Default: generic netlink in this network namespace (IpvsClient.open).
+   */
+  openIpvs?: () => Promise<IpvsControl>;
+  /** Where the IPVS ownership record lives (default /run/kubelvs, as the pid file). */
+  runDir?: string;
+  loadBalancer?: LoadBalancerOptions;
 }
 
 const RETRY_FAILED_GROUPS_MS = 5000;
@@ -43,6 +62,10 @@ export class Agent {
   /** Serialises apply/stop: a reload arriving during another one waits its turn. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private loadBalancer: LoadBalancer | undefined;
+  /** Why IPVS is not programmed (no IPVS in the kernel, say); undefined while it is or not yet needed. */
+  private ipvsUnavailable: string | undefined;
+  private lbMetrics: LoadBalancerMetrics | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.hub = new TransportHub(deps.kernel, deps.log);
@@ -111,6 +134,49 @@ export class Agent {
     this.attachSyncGroups(spec, fresh);
     for (const runner of fresh) runner.begin();
     this.scheduleRetry();
+    await this.applyVirtualServices(spec);
+  }
+
+  /** Hands the virtual services to the load balancer, opening IPVS the first time it is needed. */
+  private async applyVirtualServices(spec: NodeStateSpec): Promise<void> {
+    const services = spec.virtualServices ?? [];
+    const needed = services.length > 0 || spec.vrrpGroups.some((g) => g.connectionSync?.enabled === true);
+    if (this.loadBalancer === undefined && this.ipvsUnavailable === undefined && needed) {
+      this.lbMetrics ??= new LoadBalancerMetrics(this.deps.metrics.registry);
+      const { log } = this.deps;
+      try {
+        const ipvs = await (this.deps.openIpvs ?? (() => IpvsClient.open()))();
+        this.loadBalancer = new LoadBalancer({
+          ipvs,
+          ownership: new FileOwnershipStore(
+            ownershipFilePath(this.deps.runDir ?? DEFAULT_RUN_DIR, this.deps.instance),
+          ),
+          log,
+          metrics: this.lbMetrics,
+          ...(this.deps.loadBalancer !== undefined ? { options: this.deps.loadBalancer } : {}),
+        });
+      } catch (e) {
+        // No IPVS (module not loaded, no permission): VRRP keeps running; status says why.
+        this.ipvsUnavailable = (e as Error).message;
+        this.lbMetrics.setIpvsAvailable(false);
+        log.error("IPVS is not available: running VRRP only, virtual services are not programmed", {
+          err: e,
+          virtualServices: services.length,
+        });
+      }
+    }
+    this.loadBalancer?.apply(services, new Set(spec.vrrpGroups.map((g) => g.name)));
+    await this.loadBalancer?.vrrpChanged(this.syncInputs());
+  }
+
+  /** Each running group's VRRP state and connection-sync settings, for the sync daemons. */
+  private syncInputs(): SyncGroupInput[] {
+    return [...this.runners.values()].map((runner) => ({
+      group: runner.name,
+      master: runner.state === "master",
+      connectionSync: this.spec.vrrpGroups.find((g) => g.name === runner.name)?.connectionSync,
+      interface: runner.status().interface,
+    }));
   }
 
   private async reconfigure(runner: VrrpGroupRunner, group: NodeVrrpGroup): Promise<boolean> {
@@ -128,7 +194,10 @@ export class Agent {
       hub: this.hub,
       log: this.deps.log,
       metrics: this.deps.metrics,
-      onTransition: (name, from, to) => this.deps.onTransition?.(name, from, to),
+      onTransition: (name, from, to) => {
+        this.deps.onTransition?.(name, from, to);
+        void this.loadBalancer?.vrrpChanged(this.syncInputs());
+      },
     });
   }
 
@@ -200,6 +269,8 @@ export class Agent {
       clearTimeout(this.retryTimer);
       await Promise.all([...this.runners.values()].map((r) => r.stop()));
       this.hub.close();
+      // The IPVS table stays: the VIPs are gone with the resignation, and a restarted agent adopts it.
+      await this.loadBalancer?.stop();
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -212,6 +283,21 @@ export class Agent {
       startedAt: this.startedAt.toISOString(),
       groups: [...this.runners.values()].map((r) => r.status()).sort((a, b) => a.name.localeCompare(b.name)),
       failedGroups: [...this.failed].map(([name, error]) => ({ name, error })),
+      ipvs:
+        this.ipvsUnavailable !== undefined
+          ? { available: false, message: `IPVS is not available: ${this.ipvsUnavailable}` }
+          : { available: this.loadBalancer !== undefined },
+      virtualServices:
+        this.loadBalancer?.status() ??
+        (this.spec.virtualServices ?? []).map((vs) => ({
+          namespace: vs.namespace,
+          name: vs.name,
+          active: false,
+          message:
+            this.ipvsUnavailable !== undefined
+              ? `not programmed: IPVS is not available (${this.ipvsUnavailable})`
+              : "not programmed yet",
+        })),
     };
   }
 
