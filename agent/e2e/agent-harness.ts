@@ -35,26 +35,32 @@ export class AgentFleet {
 
   constructor(private readonly lab: Lab) {}
 
+  /**
+   * Starts `kubelvs agent` on a host, from its YAML (a NodeState spec) or from a keepalived.conf.
+   * Instances on one host share the host's run directory and have their own config and log files.
+   */
   start(
     host: LabHost,
-    spec: NodeStateSpec,
+    source: NodeStateSpec | { keepalivedConf: string },
     options: { instance?: string; args?: string[] } = {},
   ): RunningAgent {
     const instance = options.instance ?? "lab";
-    const runDir = join(this.dir, host.name, "run");
-    const configFile = join(this.dir, host.name, `${instance}.yaml`);
-    const logFile = join(this.dir, host.name, `${instance}.log`);
+    const hostDir = join(this.dir, host.name);
+    const runDir = join(hostDir, "run");
+    const fromKeepalived = "keepalivedConf" in source;
+    const configFile = fromKeepalived ? source.keepalivedConf : join(hostDir, `${instance}.yaml`);
+    const logFile = join(hostDir, `${instance}.log`);
     const write = (s: NodeStateSpec) => {
-      rmSync(configFile, { force: true });
+      if (fromKeepalived) throw new Error(`agent ${host.name}/${instance} runs from ${configFile}, not YAML`);
       writeFileSync(configFile, stringify(s), { flag: "w" });
     };
-    rmSync(join(this.dir, host.name), { recursive: true, force: true });
-    mkdirSync(join(this.dir, host.name), { recursive: true });
-    write(spec);
+    mkdirSync(hostDir, { recursive: true });
+    rmSync(logFile, { force: true });
+    if (!fromKeepalived) write(source);
     const args = [
       KUBELVS_MAIN,
       "agent",
-      "--config",
+      fromKeepalived ? "--keepalived-conf" : "--config",
       configFile,
       "--instance",
       instance,

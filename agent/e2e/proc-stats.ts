@@ -1,0 +1,72 @@
+// What /proc says about a process: its children (to kill everything an implementation runs), its
+// CPU time (idle-CPU comparison) and its resident memory (the agent's RSS budget).
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Fields of /proc/PID/stat after "pid (comm) ": index 0 is the state. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** Direct and indirect children of a process. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const ppid = Number(statFields(Number(name))[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Clock ticks per second of /proc's utime/stime (USER_HZ; 100 on every Linux architecture Node runs on). */
+export const USER_HZ = 100;
+
+/** utime + stime of a process in clock ticks (its own, not its children's). */
+export function cpuTicks(pid: number): number {
+  const f = statFields(pid);
+  // After "pid (comm) ": state is field 3 of stat(5), utime 14, stime 15 → indexes 11 and 12 here.
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Resident set size in KiB (VmRSS of /proc/PID/status). */
+export function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`/proc/${pid}/status has no VmRSS (a kernel thread or a zombie?)`);
+  return Number(m[1]);
+}
+
+export interface CpuSample {
+  pid: number;
+  role: string;
+  /** Share of one CPU over the interval, in percent. */
+  percent: number;
+}
+
+/** CPU use of each process over `ms` milliseconds (utime + stime delta). */
+export async function sampleCpu(
+  processes: { role: string; pid: number }[],
+  ms: number,
+): Promise<CpuSample[]> {
+  const before = processes.map((p) => cpuTicks(p.pid));
+  const t0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, ms));
+  const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9;
+  return processes.map((p, i) => ({
+    pid: p.pid,
+    role: p.role,
+    percent: ((cpuTicks(p.pid) - before[i]!) / USER_HZ / elapsedS) * 100,
+  }));
+}
