@@ -30,7 +30,9 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/crds/*.yaml ./crds/
 COPY --from=build /src/native/build/Release/kubelvs_native.node ./native/build/Release/kubelvs_native.node
-ENV NODE_ENV=production
+# `kubectl exec … -- kubelvs status` finds the CLI on PATH.
+ENV NODE_ENV=production \
+    PATH=/opt/kubelvs/bin:$PATH
 # The operator runs as this user; the agent's pod spec runs it as root with only NET_ADMIN/NET_RAW.
 USER 65532:65532
 ENTRYPOINT ["node", "/opt/kubelvs/bin/kubelvs"]

@@ -36,6 +36,10 @@ const releases: (RenderOptions & { release: string; namespace: string })[] = [
       "crds.install": false,
       "vrrp.vridRange": { enabled: true, min: 20, max: 29 },
       "agent.metrics.port": 9652,
+      // Scripts for track_script / notify, from a ConfigMap, and the node's processes for pgrep.
+      "agent.hostPID": true,
+      "agent.extraVolumes": [{ name: "scripts", configMap: { name: "lb-scripts", defaultMode: 0o555 } }],
+      "agent.extraVolumeMounts": [{ name: "scripts", mountPath: "/etc/keepalived", readOnly: true }],
     },
   },
 ];

@@ -44,6 +44,7 @@ interface Container {
 interface PodSpec {
   serviceAccountName: string;
   hostNetwork?: boolean;
+  hostPID?: boolean;
   dnsPolicy?: string;
   terminationGracePeriodSeconds?: number;
   securityContext: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
@@ -143,6 +144,9 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
       "operator.serviceAccount.create": false,
       "operator.serviceAccount.name": "existing-operator",
       "operator.secretNamespaces": ["*"],
+      "agent.hostPID": true,
+      "agent.extraVolumes": [{ name: "scripts", configMap: { name: "lb-scripts", defaultMode: 0o555 } }],
+      "agent.extraVolumeMounts": [{ name: "scripts", mountPath: "/etc/keepalived", readOnly: true }],
     });
   });
 
@@ -223,6 +227,7 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     const pod = daemonSet.spec.template.spec;
     assert.equal(pod.hostNetwork, true);
     assert.equal(pod.dnsPolicy, "ClusterFirstWithHostNet");
+    assert.equal(pod.hostPID, undefined, "the node's processes only with agent.hostPID");
     assert.equal(pod.serviceAccountName, "kubelvs-agent");
     assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" });
     assert.deepEqual(daemonSet.spec.updateStrategy, {
