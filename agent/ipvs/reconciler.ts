@@ -299,6 +299,12 @@ export class IpvsReconciler {
       });
     }
 
+    // Each operation at debug level for small plans; large ones (a first sync) by kind only.
+    log.debug("applying IPVS operations", {
+      ...(plan.operations.length <= DEBUG_OPERATION_LIST_LIMIT
+        ? { operations: plan.operations.map(describeOperation) }
+        : { operations: countByKind(plan) }),
+    });
     const results: IpvsOperationResult[] = await this.options.ipvs.apply(plan.operations);
     const failedServices = new Set<string>();
     const succeededServices = new Set<string>();
@@ -414,6 +420,14 @@ export class IpvsReconciler {
       this.options.log.error("cannot record IPVS ownership", { err: error });
     }
   }
+}
+
+const DEBUG_OPERATION_LIST_LIMIT = 100;
+
+function countByKind(plan: Plan): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const operation of plan.operations) counts[operation.kind] = (counts[operation.kind] ?? 0) + 1;
+  return counts;
 }
 
 /** What differs for an owned service between what we believed and what the kernel holds. */

@@ -301,6 +301,13 @@ export class LoadBalancer {
       return server.timing.intervalMs;
     this.deps.metrics.check(serviceId, result.healthy);
     const events = current.recordCheck(serverId, result);
+    this.log.debug("health check", {
+      virtualService: serviceId,
+      realServer: endpointText(now.address, now.server.port),
+      healthy: result.healthy,
+      result: result.message,
+      nextInMs: events.nextDelayMs,
+    });
     this.checkEvents(current, now, result, events);
     return events.nextDelayMs;
   }
