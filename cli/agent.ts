@@ -16,14 +16,17 @@ import { connectGuard, GUARD_FD_ENV, type GuardHandle } from "../agent/guard/gua
 import { runGuarded } from "../agent/guard/guard.js";
 import { fileURLToPath } from "node:url";
 import { createKernelEdge } from "../native/kernel.js";
+import { runKubernetesMode, type KubernetesModeHandle } from "../agent/kubernetes/kubernetes-mode.js";
 
-const HELP = `usage: kubelvs agent (--config FILE | --keepalived-conf FILE) [options]
+const HELP = `usage: kubelvs agent (--config FILE | --keepalived-conf FILE | --kubernetes) [options]
 
 Runs the node agent: VRRP for every group of this node's desired state, VIPs with gratuitous ARP /
 unsolicited NA, tracked interfaces and scripts, notify hooks.
 
   --config FILE            the agent's YAML: a NodeState object or its spec (kubectl explain nodestate.spec)
   --keepalived-conf FILE   a keepalived.conf, imported on the fly (kubelvs import shows what it means)
+  --kubernetes             follow this node's NodeState in the cluster and report into its status
+  --kubeconfig FILE        with --kubernetes: credentials (default: in-cluster service account, $KUBECONFIG)
   --node-name NAME         this node's name (default: the hostname); selects per-node priorities
   --instance NAME          instance name: own pid file, control socket and metrics labels (default: the
                            config file's base name), so several agents can run on one host
@@ -43,6 +46,8 @@ const EXIT_CONFIG = 78;
 interface AgentOptions {
   config?: string;
   keepalivedConf?: string;
+  kubernetes: boolean;
+  kubeconfig?: string;
   nodeName: string;
   instance: string;
   runDir: string;
@@ -58,6 +63,8 @@ function parse(args: string[]): AgentOptions | string {
     options: {
       config: { type: "string" },
       "keepalived-conf": { type: "string" },
+      kubernetes: { type: "boolean" },
+      kubeconfig: { type: "string" },
       "node-name": { type: "string" },
       instance: { type: "string" },
       "run-dir": { type: "string" },
@@ -70,16 +77,24 @@ function parse(args: string[]): AgentOptions | string {
     strict: true,
   });
   if (values.help) return HELP;
-  const source = values.config ?? values["keepalived-conf"];
-  if ((values.config === undefined) === (values["keepalived-conf"] === undefined) || source === undefined) {
-    throw new Error("give exactly one of --config FILE or --keepalived-conf FILE");
-  }
+  const sources = [
+    values.config,
+    values["keepalived-conf"],
+    values.kubernetes ? "kubernetes" : undefined,
+  ].filter((v) => v !== undefined);
+  if (sources.length !== 1)
+    throw new Error("give exactly one of --config FILE, --keepalived-conf FILE or --kubernetes");
+  const source = sources[0]!;
+  if (values.kubeconfig !== undefined && !values.kubernetes)
+    throw new Error("--kubeconfig goes with --kubernetes");
   const level = (values["log-level"] ?? "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(level))
     throw new Error(`--log-level ${level}: use debug, info, warn or error`);
   return {
     ...(values.config === undefined ? {} : { config: values.config }),
     ...(values["keepalived-conf"] === undefined ? {} : { keepalivedConf: values["keepalived-conf"] }),
+    kubernetes: values.kubernetes === true,
+    ...(values.kubeconfig === undefined ? {} : { kubeconfig: values.kubeconfig }),
     nodeName: values["node-name"] ?? hostname(),
     instance:
       values.instance ??
@@ -95,6 +110,8 @@ function parse(args: string[]): AgentOptions | string {
 }
 
 function loadSpec(options: AgentOptions, log: Logger): NodeStateSpec {
+  // In Kubernetes the desired state arrives from the NodeState; the agent starts with nothing.
+  if (options.kubernetes) return { vrrpGroups: [] };
   if (options.config !== undefined) return loadAgentConfig(options.config);
   const imported = loadKeepalivedConfig(options.keepalivedConf!, options.nodeName);
   for (const w of imported.warnings) log.warn("keepalived.conf import", { detail: w });
@@ -150,17 +167,25 @@ export async function run(args: string[]): Promise<number> {
   const metrics = new AgentMetrics(options.instance);
   const kernel = createKernelEdge();
   let guard: GuardHandle | undefined;
+  let cluster: KubernetesModeHandle | undefined;
   const agent = new Agent({
     instance: options.instance,
     kernel,
     log,
     metrics,
-    onTransition: () => guard?.update(agent.resignPlans()),
+    onTransition: () => {
+      guard?.update(agent.resignPlans());
+      cluster?.notifyTransition();
+    },
   });
   let endpoints: HttpEndpoints | undefined;
   let control: ControlServer | undefined;
 
   const reload = async (): Promise<void> => {
+    if (options.kubernetes) {
+      log.info("SIGHUP ignored: in Kubernetes mode the configuration is the NodeState");
+      return;
+    }
     log.info("reloading configuration");
     let next: NodeStateSpec;
     try {
@@ -179,6 +204,7 @@ export async function run(args: string[]): Promise<number> {
   const shutdown = (signal: string): Promise<void> =>
     (stopping ??= (async () => {
       log.info("stopping: resigning every group", { signal });
+      await cluster?.stop();
       await agent.stop();
       guard?.release();
       await control?.close();
@@ -193,6 +219,14 @@ export async function run(args: string[]): Promise<number> {
     guard = connectGuard(log);
     await agent.apply(spec);
     guard?.update(agent.resignPlans());
+    if (options.kubernetes) {
+      cluster = await runKubernetesMode({
+        agent,
+        nodeName: options.nodeName,
+        log,
+        ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+      });
+    }
     control = await ControlServer.listen(paths.controlSocket, async (request) => {
       if (request.command === "status") return agent.status();
       if (request.command === "reload") {

@@ -6,8 +6,12 @@ type Command = { describe: string; load: () => Promise<{ run(args: string[]): Pr
 
 const commands: Record<string, Command> = {
   agent: {
-    describe: "run the node agent (VRRP, VIPs) from its YAML or a keepalived.conf",
+    describe: "run the node agent (VRRP, VIPs, IPVS) from its YAML, a keepalived.conf, or its NodeState",
     load: () => import("./agent.js"),
+  },
+  operator: {
+    describe: "run the operator: render NodeStates, report conflicts, aggregate status (leader-elected)",
+    load: () => import("./operator.js"),
   },
   status: {
     describe: "show each running agent instance's groups: state, priority, master, counters",
