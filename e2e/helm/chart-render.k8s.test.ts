@@ -464,6 +464,15 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
       return result.stderr;
     }
 
+    test("a cluster older than Kubernetes 1.30 (no node name in tokens, no ValidatingAdmissionPolicy v1)", async () => {
+      const result = await helm([...templateArgs(), "--kube-version=1.29.9"]);
+      assert.notEqual(result.code, 0);
+      assert.match(
+        result.stderr,
+        /chart requires kubeVersion: >= 1\.30\.0-0 which is incompatible with Kubernetes v1\.29\.9/,
+      );
+      assert.equal((await helm([...templateArgs(), "--kube-version=1.30.0"])).code, 0);
+    });
     test("an instance name that is no DNS label", async () => {
       assert.match(await refusal({ instance: "Web_1" }), /at '\/instance': 'Web_1' does not match pattern/);
     });
