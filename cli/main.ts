@@ -17,6 +17,10 @@ const commands: Record<string, Command> = {
     describe: "show each running agent instance's groups: state, priority, master, counters",
     load: () => import("./status.js"),
   },
+  demo: {
+    describe: "the local sandbox cluster demo (root): API server, operator, three agents, a failover",
+    load: () => import("./demo.js"),
+  },
   import: {
     describe:
       "convert keepalived.conf (one file, or one per node with --node) to VrrpGroups and VirtualServices",

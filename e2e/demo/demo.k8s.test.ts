@@ -1,0 +1,21 @@
+// The README's demo command, run as a test: it must work on a clean checkout.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { missingControlPlaneBinaries } from "../control-plane/binaries.js";
+import { missingNetns, tierOptions } from "../requirements.js";
+import { runDemo } from "./demo.js";
+
+test(
+  "kubelvs demo: election, kill of the Master's agent, new MASTER in kubectl, traffic carries on",
+  tierOptions(missingNetns(), missingControlPlaneBinaries()),
+  async () => {
+    const lines: string[] = [];
+    await runDemo({ out: (l) => lines.push(l) });
+    const text = lines.join("\n");
+    assert.match(text, /vrrpgroup\.kubelvs\.io\/web\s+70\s+198\.51\.100\.254\s+n1\s+3\/3/);
+    assert.match(text, /kubectl shows MASTER n2 \d+ ms after the kill/);
+    assert.match(text, /the client's traffic is answered by n2 \d+ ms after the kill/);
+    assert.match(text, /who answered, in order: n1 → .*n2.* → n1$/m);
+    assert.match(text, /done$/);
+  },
+);
