@@ -41,11 +41,15 @@ export function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
-/** Resident set size in KiB (VmRSS of /proc/PID/status). */
-export function rssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`/proc/${pid}/status has no VmRSS (a kernel thread or a zombie?)`);
-  return Number(m[1]);
+/** Resident memory in KiB: all of it (VmRSS, including shared file pages such as the node binary) and the private anonymous part. */
+export function memoryKiB(pid: number): { rss: number; anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${name} (a kernel thread or a zombie?)`);
+    return Number(m[1]);
+  };
+  return { rss: field("VmRSS"), anon: field("RssAnon") };
 }
 
 export interface CpuSample {
