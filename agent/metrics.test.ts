@@ -15,17 +15,17 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
   };
   m.setCounterSource(() => [counters]);
   const text = await m.text();
-  assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Master",instance="web"\} 1/);
-  assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Backup",instance="web"\} 0/);
+  assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Master",kubelvs_instance="web"\} 1/);
+  assert.match(text, /kubelvs_vrrp_state\{group="g1",state="Backup",kubelvs_instance="web"\} 0/);
   assert.match(
     text,
-    /kubelvs_vrrp_transitions_total\{group="g1",from="Backup",to="Master",instance="web"\} 1/,
+    /kubelvs_vrrp_transitions_total\{group="g1",from="Backup",to="Master",kubelvs_instance="web"\} 1/,
   );
-  assert.match(text, /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="bad-ttl",instance="web"\} 1/);
+  assert.match(text, /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="bad-ttl",kubelvs_instance="web"\} 1/);
   assert.doesNotMatch(text, /wrong-vrid/);
-  assert.match(text, /kubelvs_vrrp_adverts_sent_total\{group="g1",instance="web"\} 5/);
+  assert.match(text, /kubelvs_vrrp_adverts_sent_total\{group="g1",kubelvs_instance="web"\} 5/);
   counters.advertsSent = 7;
-  assert.match(await m.text(), /kubelvs_vrrp_adverts_sent_total\{group="g1",instance="web"\} 7/);
+  assert.match(await m.text(), /kubelvs_vrrp_adverts_sent_total\{group="g1",kubelvs_instance="web"\} 7/);
   m.setCounterSource(() => []);
   m.removeGroup("g1");
   assert.doesNotMatch(await m.text(), /group="g1"/);
@@ -46,7 +46,7 @@ test("/metrics and /healthz over HTTP", async () => {
   try {
     const metrics = await fetch(`http://127.0.0.1:${ep.port}/metrics`);
     assert.equal(metrics.status, 200);
-    assert.match(await metrics.text(), /kubelvs_vrrp_priority\{group="g1",instance="web"\} 150/);
+    assert.match(await metrics.text(), /kubelvs_vrrp_priority\{group="g1",kubelvs_instance="web"\} 150/);
     assert.equal((await fetch(`http://127.0.0.1:${ep.port}/healthz`)).status, 200);
     healthy = false;
     assert.equal((await fetch(`http://127.0.0.1:${ep.port}/healthz`)).status, 503);

@@ -28,7 +28,8 @@ export class AgentMetrics {
   private readonly seen = new Map<string, Set<string>>();
 
   constructor(instance: string) {
-    this.registry.setDefaultLabels({ instance });
+    // Not "instance": Prometheus sets that label on every target itself.
+    this.registry.setDefaultLabels({ kubelvs_instance: instance });
     const registers = [this.registry];
     this.state = new Gauge({
       name: "kubelvs_vrrp_state",

@@ -7,6 +7,8 @@ import { GROUP, KINDS, customResourceDefinition } from "./definitions.js";
 
 /** Directory of the committed CRD files, from both the source tree and dist/. */
 export const CRD_DIR = fileURLToPath(new URL("../../crds/", import.meta.url));
+/** The Helm chart's copies (its templates include them); a chart test fails when they drift. */
+export const CHART_CRD_DIR = fileURLToPath(new URL("../../charts/kubelvs/files/crds/", import.meta.url));
 
 const HEADER = "# Generated from crds/schema/*.ts by `npm run crds`. Do not edit by hand.\n";
 
@@ -23,6 +25,7 @@ export function renderCrdFiles(): Map<string, string> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [name, content] of renderCrdFiles()) {
     writeFileSync(CRD_DIR + name, content);
-    process.stdout.write(`wrote crds/${name}\n`);
+    writeFileSync(CHART_CRD_DIR + name, content);
+    process.stdout.write(`wrote crds/${name} and charts/kubelvs/files/crds/${name}\n`);
   }
 }

@@ -119,7 +119,7 @@ describe("LoadBalancer", () => {
     );
     assert.match(
       await env.agentMetrics.text(),
-      /kubelvs_realserver_weight\{virtual_service="shop\/web",real_server="203.0.113.1:8080",instance="t"\} 3/,
+      /kubelvs_realserver_weight\{virtual_service="shop\/web",real_server="203.0.113.1:8080",kubelvs_instance="t"\} 3/,
     );
     await env.lb.stop();
     env.client.close();
