@@ -16,7 +16,8 @@ import { connectGuard, GUARD_FD_ENV, type GuardHandle } from "../agent/guard/gua
 import { runGuarded } from "../agent/guard/guard.js";
 import { fileURLToPath } from "node:url";
 import { createKernelEdge } from "../native/kernel.js";
-import { runKubernetesMode, type KubernetesModeHandle } from "../agent/kubernetes/kubernetes-mode.js";
+// Type only: the Kubernetes client is loaded when --kubernetes asks for it (it is ~50 MB per process).
+import type { KubernetesModeHandle } from "../agent/kubernetes/kubernetes-mode.js";
 
 const HELP = `usage: kubelvs agent (--config FILE | --keepalived-conf FILE | --kubernetes) [options]
 
@@ -220,6 +221,7 @@ export async function run(args: string[]): Promise<number> {
     await agent.apply(spec);
     guard?.update(agent.resignPlans());
     if (options.kubernetes) {
+      const { runKubernetesMode } = await import("../agent/kubernetes/kubernetes-mode.js");
       cluster = await runKubernetesMode({
         agent,
         nodeName: options.nodeName,
