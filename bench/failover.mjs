@@ -66,6 +66,8 @@ const out = [
   "Failover at the client: from the break to the first answer from the new Master, median (min–max) in ms.",
   "crash = SIGKILL of the VRRP process and everything it runs. kubelvs: the agent; its guard is the agent's",
   "PARENT, not something it runs, so it survives and resigns for it. keepalived: its VRRP child and parent.",
+  "Two nodes answering: every 2 ms a probe in an Ethernet broadcast frame reaches every node holding the VIP;",
+  "n1+... = the old Master still answered next to the new one; n2+n3 = both Backups took over for a moment.",
   "",
   formatFailoverTable(result.runs, intervals, kinds),
   "On the wire (tcpdump on the LAN bridge): the old Master's last advert to the new Master's first, median",

@@ -21,7 +21,7 @@ function run(
     kind: "crash",
     run: 1,
     rfcMs: implementation === "kubelvs" ? 6.09375 : 36.09375,
-    double: false,
+    doubles: [],
     ...(clientMs === undefined ? { error: "timed out" } : { clientMs, wireMs: clientMs - 2 }),
     ...extra,
   };
@@ -39,8 +39,8 @@ describe("benchmark report", () => {
       run("kubelvs", 12),
       run("kubelvs", 10),
       run("kubelvs", undefined),
-      run("keepalived", 36, { double: true }),
-      run("keepalived", 34, { double: true }),
+      run("keepalived", 36, { doubles: ["n1+n2"] }),
+      run("keepalived", 34, { doubles: ["n1+n2", "n2+n3"] }),
       run("keepalived", 35),
     ];
     const text = formatFailoverTable(runs, INTERVALS, ["crash"]);
@@ -48,7 +48,7 @@ describe("benchmark report", () => {
     assert.match(header!, /^ADVERTS\s+BREAK\s+KUBELVS ms\s+KEEPALIVED ms\s+RATIO/);
     assert.match(
       row!,
-      /^v3 10 ms\s+crash\s+11\.0 \(10\.0–12\.0\) 1 failed\s+35\.0 \(34\.0–36\.0\)\s+0\.31\s+no \/ yes 2\/3$/,
+      /^v3 10 ms\s+crash\s+11\.0 \(10\.0–12\.0\) 1 failed\s+35\.0 \(34\.0–36\.0\)\s+0\.31\s+no \/ n1\+n2 in 2\/3, n2\+n3 in 1\/3$/,
     );
   });
 

@@ -22,8 +22,8 @@ export interface BenchRun {
   /** The RFC timer this break should take (Skew_Time or Master_Down_Interval). */
   rfcMs: number;
   newMaster?: string;
-  /** Two or more nodes answered for the VIP at some moment of the run. */
-  double: boolean;
+  /** Sets of nodes that answered for the VIP at the same moment during the run, e.g. ["n1+n2"]. */
+  doubles: string[];
   error?: string;
 }
 
@@ -93,12 +93,14 @@ export function formatFailoverTable(
       const m = (rs: BenchRun[]) =>
         median(rs.map((r) => r.clientMs).filter((v): v is number => v !== undefined));
       const [a, b] = [m(ours), m(theirs)];
-      const doubles = (rs: BenchRun[]) =>
-        rs.length === 0
-          ? "-"
-          : rs.some((r) => r.double)
-            ? `yes ${rs.filter((r) => r.double).length}/${rs.length}`
-            : "no";
+      const doubles = (rs: BenchRun[]) => {
+        if (rs.length === 0) return "-";
+        const counts = new Map<string, number>();
+        for (const r of rs) for (const d of new Set(r.doubles)) counts.set(d, (counts.get(d) ?? 0) + 1);
+        return counts.size === 0
+          ? "no"
+          : [...counts].map(([nodes, n]) => `${nodes} in ${n}/${rs.length}`).join(", ");
+      };
       rows.push([
         label,
         kind,

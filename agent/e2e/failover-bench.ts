@@ -152,7 +152,7 @@ async function measureOnce(
       clientMs: seen.clientMs,
       ...(seen.wire ? { wireMs: seen.wire.gapMs } : {}),
       newMaster: seen.newMaster,
-      double: seen.doubles.length > 0,
+      doubles: seen.doubles.map((d) => d.nodes.join("+")),
     };
     log(
       `${name}: client served by ${seen.newMaster} after ${seen.clientMs.toFixed(1)} ms` +
@@ -160,7 +160,7 @@ async function measureOnce(
         ` RFC ${base.rfcMs.toFixed(2)} ms; ${seen.doubles.length > 0 ? `TWO NODES ANSWERED (${seen.doubles.map((d) => d.nodes.join("+")).join(", ")})` : "one node at a time"}`,
     );
   } catch (e) {
-    record = { ...base, double: false, error: (e as Error).message };
+    record = { ...base, doubles: [], error: (e as Error).message };
     log(`${name}: FAILED: ${(e as Error).message}`);
   }
   try {

@@ -4,7 +4,8 @@
 //     and crash: the guard sends it for the dead agent), Master_Down_Interval after a silent loss
 //     (host down: the Master's link goes down);
 //   - from the client (a probe every 2 ms), a crashed agent's VIP answers from the new Master sooner
-//     than keepalived's crash figure on this machine kind, and no probe is ever answered by two nodes.
+//     than keepalived's crash figure on this machine kind, and the old Master never answers together
+//     with another node.
 // Three agents: n1 (150) Master, n2 (100) takes over, n3 (50). Every case runs three times at each
 // advert interval; the wire check takes the median error of the three, because this machine is
 // shared and a single run can lose a few milliseconds to the scheduler (figures in the diagnostics).
@@ -17,6 +18,7 @@ import { AgentFleet } from "./agent-harness.js";
 import { FailoverBed, type BreakKind } from "./failover-bed.js";
 import { KubelvsRouter } from "./routers.js";
 import { VipProbe } from "./vip-probe.js";
+import type { DoubleEpisode } from "./vip-probe-tracker.js";
 import { VrrpCapture, missingTcpdump } from "./vrrp-capture.js";
 
 const VIP = "198.51.100.200";
@@ -43,6 +45,9 @@ const CASES: IntervalCase[] = [
 ];
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const describeDoubles = (doubles: DoubleEpisode[]): string =>
+  doubles.map((d) => `${d.nodes.join("+")} for ${d.probes ?? "ongoing"} probes`).join(", ");
 
 function spec(c: IntervalCase, priority: number): NodeStateSpec {
   return {
@@ -106,6 +111,8 @@ describe("failover on the RFC timer", tierOptions(missingNetns(), missingTcpdump
        * timer (median of the runs), with never two nodes answering. Returns the client's failover times.
        */
       const measure = async (t: TestContext, kind: BreakKind): Promise<number[]> => {
+        // each test starts from n1 Master, whatever an earlier failed test left behind
+        await bed.established().catch(() => bed.reset());
         const expectedMs = bed.rfcTimerMs(kind);
         const errors: number[] = [];
         const clientMs: number[] = [];
@@ -119,7 +126,15 @@ describe("failover on the RFC timer", tierOptions(missingNetns(), missingTcpdump
             kind === "host-down" ? PRIORITY.n1 : 0,
             `run ${run}: n1's last advert`,
           );
-          assert.deepEqual(seen.doubles, [], `run ${run}: two nodes answered for the VIP`);
+          // The old Master must never answer together with anyone: after a resign or a crash it has
+          // released the VIP before the new Master claims it (the guard's job after a crash).
+          const withOld = seen.doubles.filter((d) => d.nodes.includes("n1"));
+          assert.equal(withOld.length, 0, `run ${run}: n1 still answered with ${describeDoubles(withOld)}`);
+          // Two Backups may race: n3's Skew_Time is (100 - 50) / 256 intervals longer than n2's, 1.95 ms
+          // at 10 ms adverts; when n2's first advert is later than that (a busy scheduler), n3 takes over
+          // too until it hears n2. That is the RFC's behaviour, shown rather than failed.
+          if (seen.doubles.length > withOld.length)
+            t.diagnostic(`run ${run}: Backups raced: ${describeDoubles(seen.doubles)}`);
           errors.push(seen.wire.gapMs - expectedMs);
           clientMs.push(seen.clientMs);
           t.diagnostic(
