@@ -305,7 +305,11 @@ export class IpvsReconciler {
         ? { operations: plan.operations.map(describeOperation) }
         : { operations: countByKind(plan) }),
     });
-    const results: IpvsOperationResult[] = await this.options.ipvs.apply(plan.operations);
+    // In slices: a first sync of 100,000 operations would otherwise hold every encoded request and
+    // its promise at once, and the garbage collector's work grows with that live heap.
+    const results: IpvsOperationResult[] = [];
+    for (let start = 0; start < plan.operations.length; start += APPLY_SLICE)
+      results.push(...(await this.options.ipvs.apply(plan.operations.slice(start, start + APPLY_SLICE))));
     const failedServices = new Set<string>();
     const succeededServices = new Set<string>();
     for (const result of results) {
@@ -423,6 +427,8 @@ export class IpvsReconciler {
 }
 
 const DEBUG_OPERATION_LIST_LIMIT = 100;
+/** Operations per IpvsControl.apply() call (each is sent in batches of the connection's size). */
+const APPLY_SLICE = 2048;
 
 function countByKind(plan: Plan): Record<string, number> {
   const counts: Record<string, number> = {};
