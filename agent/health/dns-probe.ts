@@ -11,14 +11,20 @@ export function dnsProbe(check: HealthCheck["dns"]): Probe {
   return (target, signal) => {
     const id = randomInt(0x10000);
     const what = `dns ${type} ${name} @${endpoint(target)}`;
-    return exchange(target, encodeDnsQuery(id, name, type), signal, (reply) => {
-      if (reply === undefined)
-        return { healthy: false, message: `${what}: no response within ${target.timeoutMs} ms` };
-      const answer = readDnsAnswer(id, reply);
-      if (answer.kind === "ignore") return undefined;
-      return answer.rcode === 0
-        ? { healthy: true, message: `${what}: NOERROR, ${answer.answers} answers` }
-        : { healthy: false, message: `${what}: ${rcodeName(answer.rcode)}` };
-    });
+    return exchange(
+      target,
+      encodeDnsQuery(id, name, type),
+      signal,
+      (reply) => {
+        if (reply === undefined)
+          return { healthy: false, message: `${what}: no response within ${target.timeoutMs} ms` };
+        const answer = readDnsAnswer(id, reply);
+        if (answer.kind === "ignore") return undefined;
+        return answer.rcode === 0
+          ? { healthy: true, message: `${what}: NOERROR, ${answer.answers} answers` }
+          : { healthy: false, message: `${what}: ${rcodeName(answer.rcode)}` };
+      },
+      what,
+    );
   };
 }

@@ -41,8 +41,8 @@ export function exchange(
   payload: Buffer,
   signal: AbortSignal,
   judge: (reply: Buffer | undefined) => ProbeResult | undefined,
+  what = `udp ${endpoint(target)}`,
 ): Promise<ProbeResult> {
-  const what = `udp ${endpoint(target)}`;
   return new Promise<ProbeResult>((resolve) => {
     let socket: Socket | undefined;
     let settled = false;
