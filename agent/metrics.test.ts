@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AgentMetrics } from "./metrics.js";
-import { parseListenAddress, serveHttpEndpoints } from "./process/http-endpoints.js";
+import { parseListenAddress } from "../core/http-endpoints.js";
+import { serveAgentEndpoints } from "./process/http-endpoints.js";
 
 test("metrics carry instance and group labels; state is one-hot", async () => {
   const m = new AgentMetrics("web");
@@ -21,7 +22,10 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
     text,
     /kubelvs_vrrp_transitions_total\{group="g1",from="Backup",to="Master",kubelvs_instance="web"\} 1/,
   );
-  assert.match(text, /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="bad-ttl",kubelvs_instance="web"\} 1/);
+  assert.match(
+    text,
+    /kubelvs_vrrp_packets_dropped_total\{group="g1",reason="bad-ttl",kubelvs_instance="web"\} 1/,
+  );
   assert.doesNotMatch(text, /wrong-vrid/);
   assert.match(text, /kubelvs_vrrp_adverts_sent_total\{group="g1",kubelvs_instance="web"\} 5/);
   counters.advertsSent = 7;
@@ -34,7 +38,7 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
 test("listen addresses", () => {
   assert.deepEqual(parseListenAddress("127.0.0.1:9650"), { host: "127.0.0.1", port: 9650 });
   assert.deepEqual(parseListenAddress("[::1]:9650"), { host: "::1", port: 9650 });
-  assert.deepEqual(parseListenAddress(":9650"), { host: "::", port: 9650 });
+  assert.deepEqual(parseListenAddress(":9650"), { port: 9650 });
   assert.throws(() => parseListenAddress("9650"), /expected HOST:PORT/);
 });
 
@@ -42,7 +46,7 @@ test("/metrics and /healthz over HTTP", async () => {
   const m = new AgentMetrics("web");
   m.setPriority("g1", 150);
   let healthy = true;
-  const ep = await serveHttpEndpoints("127.0.0.1:0", { metrics: () => m.text(), healthy: () => healthy });
+  const ep = await serveAgentEndpoints("127.0.0.1:0", { metrics: () => m.text(), healthy: () => healthy });
   try {
     const metrics = await fetch(`http://127.0.0.1:${ep.port}/metrics`);
     assert.equal(metrics.status, 200);

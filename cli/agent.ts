@@ -8,7 +8,7 @@ import { loadAgentConfig } from "../agent/config/load.js";
 import { loadKeepalivedConfig } from "../agent/config/keepalived.js";
 import { AgentMetrics } from "../agent/metrics.js";
 import { ControlServer } from "../agent/process/control-socket.js";
-import { serveHttpEndpoints, type HttpEndpoints } from "../agent/process/http-endpoints.js";
+import { serveAgentEndpoints, type HttpEndpoints } from "../agent/process/http-endpoints.js";
 import { DEFAULT_RUN_DIR, instancePaths } from "../agent/process/instance.js";
 import { acquirePidFile } from "../agent/process/pid-file.js";
 import { Agent } from "../agent/runtime/agent.js";
@@ -238,7 +238,7 @@ export async function run(args: string[]): Promise<number> {
       throw new Error(`unknown command ${request.command} (status, reload)`);
     });
     if (options.metricsAddress !== undefined) {
-      endpoints = await serveHttpEndpoints(options.metricsAddress, {
+      endpoints = await serveAgentEndpoints(options.metricsAddress, {
         metrics: () => metrics.text(),
         healthy: () => agent.status().failedGroups.length === 0,
       });
