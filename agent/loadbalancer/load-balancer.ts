@@ -184,10 +184,16 @@ export class LoadBalancer {
     this.reconciler.setDesired(this.desired, changed);
   }
 
-  /** VRRP state changed: switch the sync daemons and re-read the table (a new Master checks it is right). */
+  /** A VRRP transition: re-read the table (a new Master checks it is right) and switch the sync daemons. */
   vrrpChanged(groups: readonly SyncGroupInput[]): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.reconciler.resyncSoon();
+    return this.applySyncDaemons(groups);
+  }
+
+  /** Runs the sync daemons the groups' states and settings call for (configuration applied, or a transition). */
+  applySyncDaemons(groups: readonly SyncGroupInput[]): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const plan = planSyncDaemons(groups);
     const run = this.syncQueue.then(() => this.syncDaemons.apply(plan));
     this.syncQueue = run.catch((error: unknown) =>

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { NodeStateSpec, NodeVirtualService } from "../../crds/schema/node-state.js";
 import type { HealthCheck, VirtualServiceSpec } from "../../crds/schema/virtual-service.js";
+import { parseIpvsadmDaemons } from "../../e2e/vm/ipvsadm.js";
 import { IpvsClient } from "../../native/ipvs/client.js";
 import { controlRequest } from "../process/control-socket.js";
 import { instancePaths } from "../process/instance.js";
@@ -100,6 +101,7 @@ function nodeState(services: NodeVirtualService[]): NodeStateSpec {
         interface: { name: "kvbr0" },
         priority: 255,
         virtualIPs: [NAT_VIP, DR_VIP, TUN_VIP].map((address) => ({ address, prefixLength: 32 })),
+        connectionSync: { enabled: true, syncID: 7 },
       },
     ],
     virtualServices: services,
@@ -376,6 +378,11 @@ describe("load balancer with real traffic", () => {
     );
     const table = run("ipvsadm", "-Ln");
     figures.tableAfterStart = table;
+    // The group's connection sync: the Master runs the master sync daemon on the group's interface.
+    assert.deepEqual(
+      parseIpvsadmDaemons(run("ipvsadm", "-L", "--daemon")).map((d) => [d.state, d.interface, d.syncId]),
+      [["master", "kvbr0", 7]],
+    );
     // Forwarding as configured: masquerading, direct routing, IPIP tunnelling.
     assert.match(table, /198\.51\.100\.200:80 wlc\n(\s+->.*Masq.*\n){3}/);
     assert.match(table, /198\.51\.100\.201:80 wlc\n(\s+->.*Route.*\n){3}/);
@@ -550,9 +557,13 @@ describe("load balancer with real traffic", () => {
     const stoppedAt = Date.now();
     await agent.stop();
     const tableWhileDown = run("ipvsadm", "-Sn"); // rules only, no counters
+    assert.equal(run("ipvsadm", "-L", "--daemon").trim(), "", "the stopped agent stopped its sync daemon");
     agent = new AgentProcess(`${RESULTS}/agent-2.log`);
     await agent.ready(["nat", "dr", "tun", "echo"]);
     const restartedAt = Date.now();
+    await until("master sync daemon again", () =>
+      run("ipvsadm", "-L", "--daemon").includes("master sync daemon"),
+    );
     const echoesBefore = echoCount();
     await until("echoes after the restart", () => echoCount() >= echoesBefore + 10);
     holder.kill("SIGTERM");

@@ -166,7 +166,7 @@ export class Agent {
       }
     }
     this.loadBalancer?.apply(services, new Set(spec.vrrpGroups.map((g) => g.name)));
-    await this.loadBalancer?.vrrpChanged(this.syncInputs());
+    await this.loadBalancer?.applySyncDaemons(this.syncInputs());
   }
 
   /** Each running group's VRRP state and connection-sync settings, for the sync daemons. */
