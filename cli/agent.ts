@@ -174,6 +174,7 @@ export async function run(args: string[]): Promise<number> {
     kernel,
     log,
     metrics,
+    runDir: options.runDir,
     onTransition: () => {
       guard?.update(agent.resignPlans());
       cluster?.notifyTransition();

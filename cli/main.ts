@@ -26,6 +26,10 @@ const commands: Record<string, Command> = {
       "convert keepalived.conf (one file, or one per node with --node) to VrrpGroups and VirtualServices",
     load: () => import("./import.js"),
   },
+  realserver: {
+    describe: "prepare this host as a real server of DR/TUN virtual services (VIP on lo/tunl0, ARP settings)",
+    load: () => import("../agent/loadbalancer/realserver-command.js"),
+  },
   validate: {
     describe: "check manifests offline against the CRD schemas and rules",
     load: () => import("./validate.js"),

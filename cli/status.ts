@@ -67,6 +67,25 @@ export function formatStatus(s: AgentStatus): string {
     if (drops.length > 0) out += `  ${g.name} drops: ${drops.map(([k, v]) => `${k}=${v}`).join(" ")}\n`;
   }
   for (const f of s.failedGroups) out += `  ${f.name} NOT RUNNING: ${f.error}\n`;
+  if (s.ipvs && !s.ipvs.available)
+    out += `IPVS: not available (${s.ipvs.message ?? "unknown reason"}): VRRP only\n`;
+  const services = s.virtualServices ?? [];
+  if (services.length > 0) {
+    const vsRows = [["VIRTUAL SERVICE", "ACTIVE", "HEALTHY", "REAL SERVERS", "MESSAGE"]];
+    for (const v of services) {
+      const servers = v.realServers ?? [];
+      vsRows.push([
+        `${v.namespace}/${v.name}`,
+        v.active ? "yes" : "no",
+        `${servers.filter((r) => r.healthy).length}/${servers.length}`,
+        servers
+          .map((r) => `${r.address}:${r.port}${r.healthy ? "" : "(down)"} w${r.weight ?? "-"}`)
+          .join(" "),
+        v.message ?? "",
+      ]);
+    }
+    out += table(vsRows);
+  }
   return out;
 }
 
