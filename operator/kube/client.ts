@@ -1,14 +1,19 @@
-// A small JSON client for the Kubernetes API on top of @kubernetes/client-node's KubeConfig: the
-// library does authentication (tokens, client certificates, exec plugins, the in-cluster service
-// account with token refresh) and TLS; this module does the requests, so the operator and the agent
-// see exact HTTP status codes (404, 409, 410) and choose their own patch content types.
+// A small JSON client for the Kubernetes API over node:https: the operator and the agent see exact
+// HTTP status codes (404, 409, 410) and choose their own patch content types, and memory stays flat
+// over many thousands of requests (fetch/undici grew by ~90 MB over 3,000 requests here; node:https
+// by 10 MB). Where the server is and how to authenticate comes from kubeconfig.ts.
+import { existsSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
 import {
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  RequestContext,
-  type HttpMethod,
-  type ResponseContext,
-} from "@kubernetes/client-node";
+  SERVICE_ACCOUNT_DIR,
+  defaultKubeconfigFiles,
+  inClusterAccess,
+  kubeconfigAccess,
+  type ClusterAccess,
+  type RequestCredentials,
+  type TlsMaterial,
+} from "./kubeconfig.js";
 
 /** A Kubernetes API call that did not succeed: which request, which HTTP status, the server's reason. */
 export class KubeApiError extends Error {
@@ -68,32 +73,20 @@ export interface WatchEvent {
 }
 
 /**
- * Loads a kubeconfig: the given file; otherwise the usual search ($KUBECONFIG, ~/.kube/config, and
- * the in-cluster service account when KUBERNETES_SERVICE_HOST is set).
+ * The API server access of a kubeconfig file; without one, the usual search: $KUBECONFIG (a list of
+ * files), ~/.kube/config, and the in-cluster service account when running in a Pod.
  */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const config = new KubeConfig();
-  if (kubeconfigPath !== undefined) {
-    try {
-      config.loadFromFile(kubeconfigPath);
-    } catch (e) {
-      throw new Error(`kubeconfig ${kubeconfigPath}: ${(e as Error).message}`);
-    }
-  } else {
-    config.loadFromDefault();
-  }
-  if (config.getCurrentCluster() === null)
-    throw new Error(`kubeconfig ${kubeconfigPath ?? "(default)"}: no current cluster`);
-  return config;
+export function loadKubeConfig(kubeconfigPath?: string): ClusterAccess {
+  if (kubeconfigPath !== undefined) return kubeconfigAccess([kubeconfigPath]);
+  const files = defaultKubeconfigFiles();
+  if (process.env.KUBECONFIG === undefined && !existsSync(files[0]!) && process.env.KUBERNETES_SERVICE_HOST)
+    return inClusterAccess();
+  return kubeconfigAccess(files);
 }
 
-/** The in-cluster configuration (service account token, CA and namespace under pathPrefix). */
-export function inClusterKubeConfig(pathPrefix = ""): KubeConfig {
-  if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT)
-    throw new Error("in-cluster configuration needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT");
-  const config = new KubeConfig();
-  config.loadFromCluster(pathPrefix);
-  return config;
+/** The in-cluster service account; `pathPrefix` is put before its standard directory (tests). */
+export function inClusterKubeConfig(pathPrefix = ""): ClusterAccess {
+  return inClusterAccess(`${pathPrefix}${SERVICE_ACCOUNT_DIR}`);
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -114,70 +107,120 @@ function errorFromAnswer(method: string, path: string, status: number, text: str
   return new KubeApiError(method, path, status, reason, message);
 }
 
+type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+function sameTls(a: TlsMaterial, b: TlsMaterial): boolean {
+  const same = (x: Buffer | undefined, y: Buffer | undefined) =>
+    x === undefined ? y === undefined : y !== undefined && x.equals(y);
+  return (
+    same(a.ca, b.ca) &&
+    same(a.cert, b.cert) &&
+    same(a.key, b.key) &&
+    a.rejectUnauthorized === b.rejectUnauthorized &&
+    a.servername === b.servername
+  );
+}
+
 export class KubeClient {
-  private readonly http = new IsomorphicFetchHttpLibrary();
-  private readonly server: string;
+  private readonly server: URL;
+  /** One keep-alive agent for the current TLS material (a rotated client certificate gets a new one). */
+  private agent: { tls: TlsMaterial; agent: http.Agent } | undefined;
 
   constructor(
-    readonly config: KubeConfig,
+    readonly access: ClusterAccess,
     private readonly userAgent = "kubelvs",
   ) {
-    const cluster = config.getCurrentCluster();
-    if (cluster === null) throw new Error("kubeconfig has no current cluster");
-    this.server = cluster.server.replace(/\/+$/, "");
+    this.server = access.server;
   }
 
-  /** Sends a request with the kubeconfig's credentials; a request that gets no answer throws KubeApiError status 0. */
+  private agentFor(tls: TlsMaterial): http.Agent {
+    if (this.agent === undefined || !sameTls(this.agent.tls, tls)) {
+      this.agent = {
+        tls,
+        agent:
+          this.server.protocol === "https:"
+            ? new https.Agent({ keepAlive: true, ...tls })
+            : new http.Agent({ keepAlive: true }),
+      };
+    }
+    return this.agent.agent;
+  }
+
+  /**
+   * Sends a request and resolves with the response once its headers arrived. A request that gets no
+   * answer throws KubeApiError status 0 with the network error's code.
+   */
   private async send(
     method: HttpMethod,
     path: string,
     query: Query,
     signal: AbortSignal,
     body?: { text: string; contentType: string },
-  ): Promise<ResponseContext> {
-    const url = new URL(this.server + path);
+  ): Promise<http.IncomingMessage> {
+    const url = new URL(this.server.pathname.replace(/\/+$/, "") + path, this.server);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
-    const context = new RequestContext(url.toString(), method);
-    context.setHeaderParam("Accept", "application/json");
-    context.setHeaderParam("User-Agent", this.userAgent);
-    if (body !== undefined) {
-      context.setHeaderParam("Content-Type", body.contentType);
-      context.setBody(body.text);
-    }
-    context.setSignal(signal);
+    let credentials: RequestCredentials;
     try {
-      await this.config.applySecurityAuthentication(context);
-      return await this.http.send(context).toPromise();
-    } catch (e) {
-      const error = e as Error & { code?: string; cause?: { code?: string; message?: string } };
-      const code = error.cause?.code ?? error.code ?? error.name;
-      throw new KubeApiError(method, path, 0, code, error.cause?.message ?? error.message);
-    }
-  }
-
-  /** Performs one request and returns the decoded JSON answer; throws KubeApiError otherwise. */
-  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
-    const signal = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const body =
-      options.body === undefined
-        ? undefined
-        : { text: JSON.stringify(options.body), contentType: options.contentType ?? "application/json" };
-    const response = await this.send(method, path, options.query ?? {}, signal, body);
-    let text: string;
-    try {
-      text = await response.body.text();
+      credentials = await this.access.credentials();
     } catch (e) {
       throw new KubeApiError(
         method,
         path,
         0,
-        (e as Error).name,
-        `reading the answer: ${(e as Error).message}`,
+        "Credentials",
+        `${this.access.source}: ${(e as Error).message}`,
       );
     }
-    const status = response.httpStatusCode;
-    if (status < 200 || status >= 300) throw errorFromAnswer(method, path, status, text);
-    return (text === "" ? {} : JSON.parse(text)) as T;
+    const transport = url.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const request = transport.request(url, {
+        method,
+        agent: this.agentFor(credentials.tls),
+        signal,
+        headers: {
+          ...credentials.headers,
+          Accept: "application/json",
+          "User-Agent": this.userAgent,
+          ...(body === undefined
+            ? {}
+            : { "Content-Type": body.contentType, "Content-Length": String(Buffer.byteLength(body.text)) }),
+        },
+      });
+      request.once("response", resolve);
+      request.once("error", (e: Error & { code?: string }) => {
+        const reason = signal.aborted ? "Timeout" : (e.code ?? e.name);
+        reject(new KubeApiError(method, path, 0, reason, signal.aborted ? String(signal.reason) : e.message));
+      });
+      request.end(body?.text);
+    });
+  }
+
+  /** Performs one request and returns the decoded JSON answer; throws KubeApiError otherwise. */
+  async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const controller = new AbortController();
+    // A plain timer, cleared when done: AbortSignal.timeout() would keep each request alive for the
+    // whole timeout, thousands of them at scale.
+    const timer = setTimeout(() => controller.abort(`no answer within ${timeoutMs} ms`), timeoutMs);
+    try {
+      const body =
+        options.body === undefined
+          ? undefined
+          : { text: JSON.stringify(options.body), contentType: options.contentType ?? "application/json" };
+      const response = await this.send(method, path, options.query ?? {}, controller.signal, body);
+      let text = "";
+      try {
+        response.setEncoding("utf8");
+        for await (const chunk of response) text += chunk as string;
+      } catch (e) {
+        throw new KubeApiError(method, path, 0, "ReadError", `reading the answer: ${(e as Error).message}`);
+      }
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) throw errorFromAnswer(method, path, status, text);
+      return (text === "" ? {} : JSON.parse(text)) as T;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get<T>(path: string, query?: Query): Promise<T> {
@@ -209,12 +252,14 @@ export class KubeClient {
    * stream ends when the server closes it or `signal` aborts. No timeout of its own: the caller
    * decides how long a quiet stream may live.
    */
-  async openStream(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+  async openStream(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
     const response = await this.send("GET", path, query, signal);
-    if (response.httpStatusCode !== 200)
-      throw errorFromAnswer("GET", path, response.httpStatusCode, await response.body.text());
-    const body = response.body.stream();
-    if (body === null) throw new KubeApiError("GET", path, 200, "NoBody", "the watch answer has no body");
-    return body;
+    if (response.statusCode !== 200) {
+      let text = "";
+      response.setEncoding("utf8");
+      for await (const chunk of response) text += chunk as string;
+      throw errorFromAnswer("GET", path, response.statusCode ?? 0, text);
+    }
+    return response;
   }
 }
