@@ -1,6 +1,6 @@
 // The operator's Prometheus metrics, in a registry of its own (not prom-client's global one) so
 // several operators in one test process never mix their series.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ProblemReason } from "../core/render/render.js";
 
 const CONTROLLERS = ["render", "nodestate", "vrrpgroup", "virtualservice"] as const;
@@ -32,6 +32,8 @@ export class OperatorMetrics {
 
   constructor(options: { queueDepth?: () => number; cacheSizes?: () => Record<string, number> } = {}) {
     const registers = [this.registry];
+    // Process and Node.js runtime metrics (CPU, RSS, heap, event loop lag, GC).
+    collectDefaultMetrics({ register: this.registry, prefix: "kubelvs_operator_" });
     this.reconciles = new Counter({
       name: "kubelvs_operator_reconciles_total",
       help: "Reconciles run, by controller",

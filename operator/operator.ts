@@ -281,7 +281,8 @@ export class Operator {
   private startLeading(): void {
     if (this.stopped) return;
     this.metrics.setLeader(true);
-    const queue = new WorkQueue();
+    // Rendering and NodeState writes go before status: agents wait for the former, people for the latter.
+    const queue = new WorkQueue({ urgent: (key) => key === RENDER || key.startsWith("NodeState/") });
     this.queue = queue;
     const workers = this.options.workers ?? 8;
     this.workers = [];

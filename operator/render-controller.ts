@@ -2,7 +2,7 @@
 // and content hash of every node, and each VrrpGroup's and VirtualService's verdict. It writes
 // nothing itself; it tells the per-kind controllers which of their keys the new result changed.
 import type { NodeStateSpec } from "../crds/schema/node-state.js";
-import { canonicalJSON, contentHash } from "../core/render/content-hash.js";
+import { canonicalJSON } from "../core/render/content-hash.js";
 import { render, type Problem, type RenderOutput } from "../core/render/render.js";
 import {
   groupInput,
@@ -16,6 +16,7 @@ import {
   type VrrpGroupObject,
 } from "./cluster-objects.js";
 import type { Informer } from "./kube/informer.js";
+import { NodeStateHasher } from "./node-state-hash.js";
 import type { SecretWatcher } from "./secret-watcher.js";
 
 export interface DesiredNodeState {
@@ -59,6 +60,7 @@ const SECRET_SYNC_TIMEOUT_MS = 5000;
 
 export class RenderController {
   private current: RenderSnapshot | undefined;
+  private readonly hasher = new NodeStateHasher();
 
   constructor(private readonly sources: RenderSources) {}
 
@@ -84,7 +86,7 @@ export class RenderController {
       services: serviceObjects.map(serviceInput),
       secretValue: (ref) => secrets.value(ref),
     });
-    const next = snapshotOf(output, groupObjects, serviceObjects);
+    const next = snapshotOf(output, groupObjects, serviceObjects, this.hasher);
     const previous = this.current;
     this.current = next;
     const changed: string[] = [];
@@ -98,9 +100,10 @@ function snapshotOf(
   output: RenderOutput,
   groups: readonly VrrpGroupObject[],
   services: readonly VirtualServiceObject[],
+  hasher: NodeStateHasher,
 ): RenderSnapshot {
   const desired = new Map<string, DesiredNodeState>();
-  for (const [node, spec] of output.nodeStates) desired.set(node, { spec, hash: contentHash(spec) });
+  for (const [node, spec] of output.nodeStates) desired.set(node, { spec, hash: hasher.hash(spec) });
 
   const problems = new Map<string, Problem>();
   const problemCounts = new Map<string, number>();

@@ -77,3 +77,11 @@ test("shutDown releases waiting workers and drops delayed keys", async () => {
   assert.equal(queue.length, 0);
   assert.equal(await queue.get(), undefined);
 });
+
+test("urgent keys are handed out before the others", async () => {
+  const queue = new WorkQueue({ urgent: (key) => key.startsWith("!") });
+  for (const key of ["a", "b", "!x", "c", "!y"]) queue.add(key);
+  const order: string[] = [];
+  for (let i = 0; i < 5; i++) order.push((await queue.get())!);
+  assert.deepEqual(order, ["!x", "!y", "a", "b", "c"]);
+});

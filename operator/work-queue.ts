@@ -1,7 +1,8 @@
 // The controllers' work queue, with client-go's semantics: a key waiting in the queue is there once
 // however often it is added (de-duplication); a key being processed is never handed to a second
 // worker, and if it is added meanwhile it comes back once the first run is done; failed keys come
-// back after an exponentially growing, per-key delay until forget() resets it.
+// back after an exponentially growing, per-key delay until forget() resets it. Urgent keys (those
+// whose results others wait for) are handed out before the rest.
 export interface Scheduler {
   now(): number;
   setTimer(callback: () => void, ms: number): { cancel(): void };
@@ -21,9 +22,12 @@ export interface WorkQueueOptions {
   baseRetryMs?: number;
   maxRetryMs?: number;
   scheduler?: Scheduler;
+  /** Keys handed out before all others, in the order they were added. */
+  urgent?: (key: string) => boolean;
 }
 
 export class WorkQueue {
+  private readonly urgentOrder: string[] = [];
   private readonly order: string[] = [];
   /** Keys waiting to be processed (in `order`, or to be re-queued once their run is done). */
   private readonly dirty = new Set<string>();
@@ -36,8 +40,10 @@ export class WorkQueue {
   private readonly baseRetryMs: number;
   private readonly maxRetryMs: number;
   private readonly scheduler: Scheduler;
+  private readonly urgent: (key: string) => boolean;
 
   constructor(options: WorkQueueOptions = {}) {
+    this.urgent = options.urgent ?? (() => false);
     this.baseRetryMs = options.baseRetryMs ?? 100;
     this.maxRetryMs = options.maxRetryMs ?? 60_000;
     this.scheduler = options.scheduler ?? realScheduler;
@@ -53,7 +59,7 @@ export class WorkQueue {
       this.processing.add(key);
       waiter(key);
     } else {
-      this.order.push(key);
+      (this.urgent(key) ? this.urgentOrder : this.order).push(key);
     }
   }
 
@@ -97,7 +103,7 @@ export class WorkQueue {
 
   /** The next key to process, waiting if there is none; undefined once the queue shuts down. */
   get(): Promise<string | undefined> {
-    const key = this.order.shift();
+    const key = this.urgentOrder.shift() ?? this.order.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
@@ -118,11 +124,11 @@ export class WorkQueue {
 
   /** Keys waiting (not counting delayed ones and those being processed). */
   get length(): number {
-    return this.order.length;
+    return this.urgentOrder.length + this.order.length;
   }
 
   get busy(): boolean {
-    return this.order.length > 0 || this.processing.size > 0;
+    return this.length > 0 || this.processing.size > 0;
   }
 
   /** Stops handing out keys: waiting get() calls resolve with undefined; delayed adds are dropped. */
