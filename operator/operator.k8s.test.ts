@@ -26,7 +26,7 @@ import {
   trimVrrpGroup,
 } from "./cluster-objects.js";
 import { KubeClient, loadKubeConfig } from "./kube/client.js";
-import type { KubeObject } from "./kube/resources.js";
+import { NODE_STATES, statusPath, type KubeObject } from "./kube/resources.js";
 import { Operator } from "./operator.js";
 import { OperatorProcess, freePort } from "./testing/operator-process.js";
 import { applyObjects, eventually, getJson, nodeObject, tableRows } from "./testing/k8s-helpers.js";
@@ -116,15 +116,10 @@ describe("the operator on a real kube-apiserver", tierOptions(...requirements), 
       vrrpGroups: groups.map(([name, state, priority]) => ({ name, state, priority })),
       ...extra,
     };
-    await kubectlOk(plane, [
-      "patch",
-      "nodestate",
-      node,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ status }),
-    ]);
+    // Through the API as the agent does (a merge patch of the status subresource).
+    await new KubeClient(loadKubeConfig(plane.kubeconfigPath)).mergePatch(statusPath(NODE_STATES, node), {
+      status,
+    });
   }
 
   before(async () => {

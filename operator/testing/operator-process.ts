@@ -23,10 +23,12 @@ export class OperatorProcess {
     readonly identity: string,
     readonly metricsPort: number,
     args: readonly string[],
+    options: { nodeOptions?: readonly string[]; env?: Record<string, string> } = {},
   ) {
     this.child = spawn(
       process.execPath,
       [
+        ...(options.nodeOptions ?? []),
         "-e",
         LAUNCHER,
         OPERATOR_MODULE,
@@ -34,7 +36,7 @@ export class OperatorProcess {
         `--metrics-address=127.0.0.1:${metricsPort}`,
         ...args,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
     );
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       stream.setEncoding("utf8");
