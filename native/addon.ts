@@ -119,10 +119,21 @@ export interface PacketSocketConstructor {
   new (ifindex: number): PacketSocket;
 }
 
+/** Watches one thread's exit (pidfd, Linux 6.9+), or the process's where thread pidfds do not exist. */
+export interface ThreadExitWatch extends PolledSocket<void> {
+  /** True when the thread itself is watched; false when the kernel only offered the process. */
+  readonly threadLevel: boolean;
+}
+
+export interface ThreadExitWatchConstructor {
+  new (pid: number, tid: number): ThreadExitWatch;
+}
+
 export interface NativeAddon {
   readonly NetlinkSocket: NetlinkSocketConstructor;
   readonly RawIpSocket: RawIpSocketConstructor;
   readonly PacketSocket: PacketSocketConstructor;
+  readonly ThreadExitWatch: ThreadExitWatchConstructor;
 }
 
 interface RawAddon extends NativeAddon {

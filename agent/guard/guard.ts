@@ -10,12 +10,63 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { Logger } from "../../core/log.js";
-import { loadAddon, type RawIpSocket } from "../../native/addon.js";
+import { readdirSync } from "node:fs";
+import { loadAddon, type RawIpSocket, type ThreadExitWatch } from "../../native/addon.js";
 import { RtnetlinkClient } from "../../native/rtnetlink/client.js";
 import { GUARD_FD_ENV } from "./guard-client.js";
 import { decodeGuardMessage, type ResignPlan } from "./resign-plan.js";
 
 const IPPROTO_VRRP = 112;
+
+/**
+ * Watches the agent's threads other than its main one. After SIGKILL the kernel tears down the
+ * process's memory before the process counts as exited (and before its pipe closes): tens of
+ * milliseconds for a Node process, more than a fast advert interval. Its other threads are gone
+ * within a millisecond or two, so their exit is the earliest sign of death.
+ */
+class ThreadWatches {
+  private readonly watches: ThreadExitWatch[] = [];
+  private armed = false;
+
+  constructor(
+    private readonly pid: number | undefined,
+    private readonly log: Logger,
+    private readonly onExit: () => void,
+  ) {}
+
+  arm(): void {
+    if (this.armed || this.pid === undefined) return;
+    this.armed = true;
+    let tids: number[];
+    try {
+      tids = readdirSync(`/proc/${this.pid}/task`)
+        .map(Number)
+        .filter((t) => t !== this.pid);
+    } catch {
+      return; // already gone: the exit path resigns
+    }
+    const addon = loadAddon();
+    for (const tid of tids) {
+      try {
+        const watch = new addon.ThreadExitWatch(this.pid, tid);
+        watch.start(
+          () => this.onExit(),
+          (e) => this.log.warn("guard: thread watch failed", { tid, err: e }),
+        );
+        watch.unref();
+        this.watches.push(watch);
+        if (!watch.threadLevel) break; // the process-level fallback needs only one
+      } catch {
+        // the thread exited meanwhile (a short-lived worker): nothing to watch
+      }
+    }
+  }
+
+  close(): void {
+    for (const w of this.watches) w.close();
+    this.watches.length = 0;
+  }
+}
 const MAX_RESTART_DELAY_MS = 30_000;
 /** A child that ran this long is considered healthy: its next crash restarts it at once. */
 const HEALTHY_RUN_MS = 60_000;
@@ -156,12 +207,29 @@ async function runOnce(
   setChild(child);
   let plans: ResignPlan[] = [];
   let released = false;
+  let resigned: Promise<void> | undefined;
+  const resignOnce = (why: string, detail: Record<string, unknown>) => {
+    if (released || resigned) return;
+    log.error(`agent died without resigning (${why})`, {
+      ...detail,
+      masterOf: plans.map((p) => p.group).join(","),
+    });
+    resigned = resigner.resign(plans);
+  };
+  const watches = new ThreadWatches(child.pid, log, () =>
+    // Let this loop turn's other events (a "released" line from a clean exit) land first.
+    setImmediate(() => resignOnce("one of its threads is gone", { pid: child.pid })),
+  );
   const pipe = child.stdio[3] as Readable;
   createInterface({ input: pipe }).on("line", (line) => {
     try {
       const message = decodeGuardMessage(line);
       if (message.type === "released") released = true;
-      else plans = message.plans;
+      else {
+        plans = message.plans;
+        // By its first message the agent runs, and so do the threads worth watching.
+        watches.arm();
+      }
     } catch (e) {
       log.error("guard: bad message from the agent", { err: e });
     }
@@ -173,13 +241,8 @@ async function runOnce(
   await new Promise<void>((resolve) =>
     pipe.readableEnded || pipe.destroyed ? resolve() : pipe.once("close", () => resolve()),
   );
-  if (!released) {
-    log.error("agent died without resigning", {
-      code,
-      signal,
-      masterOf: plans.map((p) => p.group).join(","),
-    });
-    await resigner.resign(plans);
-  }
+  watches.close();
+  resignOnce("exited", { code, signal });
+  await resigned;
   return { code: code ?? undefined, released };
 }

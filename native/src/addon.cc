@@ -6,6 +6,7 @@
 #include "packet_socket.h"
 #include "raw_ip_socket.h"
 #include "system_error.h"
+#include "thread_exit_watch.h"
 
 namespace kubelvs {
 namespace {
@@ -27,6 +28,7 @@ static Napi::Object InitKubelvsNative(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::DefineClass(env));
   exports.Set("RawIpSocket", RawIpSocket::DefineClass(env));
   exports.Set("PacketSocket", PacketSocket::DefineClass(env));
+  exports.Set("ThreadExitWatch", ThreadExitWatch::DefineClass(env));
   return exports;
 }
 
