@@ -89,7 +89,9 @@ export class LeaderElector {
   private async run(): Promise<void> {
     const { retryPeriodMs, renewDeadlineMs, log } = this.options;
     const signal = this.stopController.signal;
-    let lastRenewal = 0;
+    // Armed at every renewal: fires when the renew deadline passes without another, even while a
+    // renewal request is still hanging.
+    let deadline: NodeJS.Timeout | undefined;
     while (!signal.aborted) {
       let held = false;
       try {
@@ -97,15 +99,17 @@ export class LeaderElector {
       } catch (e) {
         log.warn("leader election: cannot reach the Lease", { lease: this.leaseName(), err: e });
       }
-      if (held) {
-        lastRenewal = Date.now();
+      if (held && !signal.aborted) {
+        clearTimeout(deadline);
+        deadline = setTimeout(() => {
+          if (!this.leader) return;
+          log.error("leader election: lease not renewed within the renew deadline; stepping down", {
+            lease: this.leaseName(),
+            renewDeadlineMs,
+          });
+          this.setLeader(false);
+        }, renewDeadlineMs);
         if (!this.leader) this.setLeader(true);
-      } else if (this.leader && Date.now() - lastRenewal >= renewDeadlineMs) {
-        log.error("leader election: lease not renewed within the renew deadline; stepping down", {
-          lease: this.leaseName(),
-          renewDeadlineMs,
-        });
-        this.setLeader(false);
       }
       try {
         // client-go's JitterUntil: followers spread their attempts; the leader renews on time.
@@ -115,6 +119,7 @@ export class LeaderElector {
         // stopped
       }
     }
+    clearTimeout(deadline);
   }
 
   private setLeader(leader: boolean): void {
@@ -127,6 +132,11 @@ export class LeaderElector {
       log.info("leader election: stopped leading", { lease: this.leaseName(), identity });
       this.options.onStoppedLeading();
     }
+  }
+
+  /** A Lease request that hangs must not outlast the renew deadline: the leader has to notice in time. */
+  private timeout(): { timeoutMs: number } {
+    return { timeoutMs: this.options.renewDeadlineMs };
   }
 
   private leaseName(): string {
@@ -144,20 +154,23 @@ export class LeaderElector {
     const durationSeconds = Math.max(1, Math.round(leaseDurationMs / 1000));
     let lease: Lease;
     try {
-      lease = await client.get<Lease>(this.path());
+      lease = await client.request<Lease>("GET", this.path(), this.timeout());
     } catch (e) {
       if (!isNotFound(e)) throw e;
       try {
-        await client.create(collectionPath(LEASES, namespace), {
-          apiVersion: apiVersionOf(LEASES),
-          kind: "Lease",
-          metadata: { name, namespace },
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds: durationSeconds,
-            acquireTime: microTime(now),
-            renewTime: microTime(now),
-            leaseTransitions: 0,
+        await client.request("POST", collectionPath(LEASES, namespace), {
+          ...this.timeout(),
+          body: {
+            apiVersion: apiVersionOf(LEASES),
+            kind: "Lease",
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
           },
         });
         this.observe(identity, microTime(now), durationSeconds * 1000);
@@ -186,7 +199,7 @@ export class LeaderElector {
       },
     };
     try {
-      await client.replace(this.path(), updated);
+      await client.request("PUT", this.path(), { ...this.timeout(), body: updated });
     } catch (e) {
       if (isConflict(e)) return false;
       throw e;
@@ -209,15 +222,18 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const { client, identity, log } = this.options;
     try {
-      const lease = await client.get<Lease>(this.path());
+      const lease = await client.request<Lease>("GET", this.path(), this.timeout());
       if (lease.spec?.holderIdentity !== identity) return;
-      await client.replace(this.path(), {
-        ...lease,
-        spec: {
-          ...lease.spec,
-          holderIdentity: "",
-          leaseDurationSeconds: 1,
-          renewTime: microTime(new Date()),
+      await client.request("PUT", this.path(), {
+        ...this.timeout(),
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: "",
+            leaseDurationSeconds: 1,
+            renewTime: microTime(new Date()),
+          },
         },
       });
       log.info("leader election: lease released", { lease: this.leaseName() });

@@ -6,7 +6,6 @@
 // only, through the in-cluster configuration a Pod would have.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,6 +20,7 @@ import { FakeKernelEdge } from "../../native/testing/fake-kernel.js";
 import { CONTENT_HASH_ANNOTATION } from "../../operator/cluster-objects.js";
 import { KubeClient, inClusterKubeConfig } from "../../operator/kube/client.js";
 import { applyObjects, eventually, getJson } from "../../operator/testing/k8s-helpers.js";
+import { Relay } from "../../operator/testing/relay.js";
 import { AgentMetrics } from "../metrics.js";
 import { Agent } from "../runtime/agent.js";
 import { runKubernetesMode, type KubernetesModeHandle } from "./kubernetes-mode.js";
@@ -46,44 +46,6 @@ function nodeState(spec: NodeStateSpec, hash: string) {
     metadata: { name: NODE, annotations: { [CONTENT_HASH_ANNOTATION]: hash } },
     spec,
   };
-}
-
-/** A TCP relay to the API server that the test can take down and bring back on the same port. */
-class Relay {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.server = server;
-  }
-
-  /** Refuses new connections and cuts the open ones, as a failed API server would. */
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
 }
 
 /** The kube-apiserver process of a test control plane (found by its certificate directory). */
