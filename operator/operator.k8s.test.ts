@@ -549,6 +549,44 @@ describe("the operator on a real kube-apiserver", tierOptions(...requirements), 
       });
     });
 
+    test("a Node's labels decide membership and its address the peers; a deleted Node's NodeState goes", async () => {
+      await applyObjects(plane, nodeObject("node-e", { role: "spare" }, "198.51.100.15"));
+      await eventually("an empty NodeState for node-e", async () => {
+        const e = (await nodeStates()).get("node-e");
+        return e !== undefined && e.spec.vrrpGroups.length === 0 ? true : undefined;
+      });
+      await kubectlOk(plane, ["label", "node", "node-e", "role=lb", "--overwrite"]);
+      const peersOfA = async () =>
+        (await nodeStates()).get("node-a")?.spec.vrrpGroups.find((g) => g.name === "web")?.unicastPeers;
+      await eventually("node-e in web, and a peer of node-a", async () => {
+        const e = (await nodeStates()).get("node-e");
+        const peers = await peersOfA();
+        return e?.spec.vrrpGroups[0]?.name === "web" && peers?.includes("198.51.100.15") ? true : undefined;
+      });
+      await kubectlOk(plane, ["delete", "node", "node-e"]);
+      await eventually("node-e's NodeState deleted and the peer gone", async () =>
+        !(await nodeStates()).has("node-e") && (await peersOfA())?.join() === "198.51.100.12"
+          ? true
+          : undefined,
+      );
+      assert.equal(await metric('kubelvs_operator_nodestate_writes_total{operation="delete"}'), 1);
+    });
+
+    test("labelling a namespace admits its VirtualServices: Accepted=True and rendered", async () => {
+      await kubectlOk(plane, ["label", "namespace", "data", "kubelvs.io/allowed=true"]);
+      await eventually("sneaky accepted", async () =>
+        (await condition("virtualservice", "sneaky", "Accepted", "data"))?.status === "True"
+          ? true
+          : undefined,
+      );
+      await eventually("sneaky carried by node-a", async () =>
+        (await nodeStates()).get("node-a")?.spec.virtualServices?.some((v) => v.name === "sneaky")
+          ? true
+          : undefined,
+      );
+      assert.equal((await events("sneaky")).filter((e) => e.type === "Normal").length, 1);
+    });
+
     test("serves /metrics with reconciles, durations, queue depth, conflicts, writes and leadership", async () => {
       const text = await operator.metrics.text();
       for (const name of [

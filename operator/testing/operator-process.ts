@@ -7,12 +7,8 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-const OPERATOR_MODULE = fileURLToPath(new URL("../../cli/operator.js", import.meta.url));
-// The same `run(args)` that `kubelvs operator` (cli/main.js) calls, without going through the
-// command table.
-const LAUNCHER =
-  "const [module, ...args] = process.argv.slice(1);" +
-  "import(module).then((m) => m.run(args)).then((code) => process.exit(code), (e) => { console.error(e); process.exit(70); });";
+/** The kubelvs command (cli/main.js); `kubelvs operator …` is what the chart's Deployment runs. */
+const KUBELVS_MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
 
 export class OperatorProcess {
   readonly output: string[] = [];
@@ -29,9 +25,8 @@ export class OperatorProcess {
       process.execPath,
       [
         ...(options.nodeOptions ?? []),
-        "-e",
-        LAUNCHER,
-        OPERATOR_MODULE,
+        KUBELVS_MAIN,
+        "operator",
         `--identity=${identity}`,
         `--metrics-address=127.0.0.1:${metricsPort}`,
         ...args,
