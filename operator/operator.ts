@@ -213,7 +213,8 @@ export class Operator {
 
   private wireInformers(): void {
     const render = () => this.enqueue(RENDER);
-    const onSpec = <T extends KubeObject & { status?: unknown }>(
+    const onSpec = <S, T extends KubeObject & { status?: S }>(
+      writer: StatusWriter<S>,
       statusKey: (o: T) => string,
     ): InformerHandlers<T> => ({
       onAdd: render,
@@ -224,13 +225,19 @@ export class Operator {
           old.metadata.deletionTimestamp !== next.metadata.deletionTimestamp
         )
           render();
-        // Someone else changed the status: put back what it should say.
-        else if (canonicalJSON(old.status) !== canonicalJSON(next.status)) this.enqueue(statusKey(next));
+        // Its own status write coming back needs nothing; someone else's is put back to what it should say.
+        else if (
+          canonicalJSON(old.status) !== canonicalJSON(next.status) &&
+          !writer.acknowledge(next.metadata, next.status)
+        )
+          this.enqueue(statusKey(next));
       },
     });
-    this.groups.addHandlers(onSpec<VrrpGroupObject>((g) => groupKey(g.metadata.name)));
+    this.groups.addHandlers(onSpec(this.groupStatus, (g: VrrpGroupObject) => groupKey(g.metadata.name)));
     this.services.addHandlers(
-      onSpec<VirtualServiceObject>((s) => serviceKey(s.metadata.namespace ?? "", s.metadata.name)),
+      onSpec(this.serviceStatus, (s: VirtualServiceObject) =>
+        serviceKey(s.metadata.namespace ?? "", s.metadata.name),
+      ),
     );
     // Nodes and namespaces matter through their labels and addresses only (the cache keeps no more).
     const onRelevantChange = <T extends KubeObject>(): InformerHandlers<T> => ({

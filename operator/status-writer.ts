@@ -39,6 +39,15 @@ export class StatusWriter<S> {
     return true;
   }
 
+  /** The cache shows this status: true (and the write forgotten) when it is the one this writer wrote. */
+  acknowledge(meta: ObjectMeta, cached: S | undefined): boolean {
+    const key = objectKey(meta);
+    const written = this.written.get(key);
+    if (written === undefined || canonicalJSON(written) !== canonicalJSON(cached)) return false;
+    this.written.delete(key);
+    return true;
+  }
+
   forget(meta: ObjectMeta): void {
     this.written.delete(objectKey(meta));
   }
