@@ -49,6 +49,8 @@ export function kubectl(
         resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
       },
     );
+    // kubectl may exit before reading its input (most commands never read it); EPIPE is then harmless.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(options.input ?? "");
   });
 }
