@@ -74,6 +74,36 @@ test("two Masters: no master, SplitBrain=True naming both", () => {
   assert.match(splitBrain?.message ?? "", /node-a, node-b/);
 });
 
+test("a Master claim made before another node became Master is a failover, not a split brain", () => {
+  // node-a's agent died while Master (its last report, 8 s ago, still says Master); node-b became
+  // Master 3 s ago and reported it 1 s ago.
+  const dead = report("node-a", "Master", 150, 8);
+  const successor = {
+    ...report("node-b", "Master", 100, 1),
+    group: { ...report("node-b", "Master", 100).group, since: secondsAgo(3) },
+  };
+  const { status, masters } = vrrpGroupStatus({
+    ...base,
+    selectedNodes: ["node-a", "node-b"],
+    reports: [dead, successor],
+  });
+  assert.deepEqual(masters, ["node-b"]);
+  assert.equal(status.master, "node-b");
+  const a = status.nodes?.find((n) => n.name === "node-a");
+  assert.equal(a?.state, "Unknown");
+  assert.match(a?.message ?? "", /node-b became Master after that/);
+  assert.equal(status.conditions?.find((c) => c.type === "SplitBrain")?.status, "False");
+  // both confirming Master after the other became Master is a split brain
+  const both = [
+    { ...dead, reportTime: secondsAgo(1), group: { ...dead.group, since: secondsAgo(4) } },
+    successor,
+  ];
+  assert.equal(
+    vrrpGroupStatus({ ...base, selectedNodes: ["node-a", "node-b"], reports: both }).status.master,
+    "",
+  );
+});
+
 test("a stale report counts as Unknown; a recheck is due when the next fresh one goes stale", () => {
   const { status, masters, recheckAfterMs } = vrrpGroupStatus({
     ...base,

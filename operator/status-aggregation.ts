@@ -60,6 +60,35 @@ function conditionsFor(
   );
 }
 
+/**
+ * A node whose last report says Master, made before another node became Master, has not confirmed
+ * its claim since: its agent died or lost the election and has not reported yet (a crashed agent's
+ * NodeState keeps "Master" until it comes back). That is a failover, not a split brain — two nodes
+ * are in split brain only when each has reported Master after the other became Master.
+ */
+function supersedeStaleMasters(
+  nodes: Map<string, VrrpGroupNodeStatus>,
+  reports: readonly GroupReport[],
+): void {
+  const reportTime = new Map(
+    reports.map((r) => [r.node, r.reportTime === undefined ? Number.NaN : Date.parse(r.reportTime)]),
+  );
+  const claims = [...nodes.values()].filter((n) => n.state === "Master");
+  for (const claim of claims) {
+    const reported = reportTime.get(claim.name) ?? Number.NaN;
+    const newer = claims.find(
+      (other) => other !== claim && other.since !== undefined && Date.parse(other.since) > reported,
+    );
+    if (newer !== undefined) {
+      nodes.set(claim.name, {
+        ...claim,
+        state: "Unknown",
+        message: `last reported Master at ${new Date(reported).toISOString()}; ${newer.name} became Master after that`,
+      });
+    }
+  }
+}
+
 export function vrrpGroupStatus(input: GroupStatusInput): GroupStatusResult {
   const { now, staleAfterMs } = input;
   const selected = new Set(input.selectedNodes);
@@ -93,6 +122,7 @@ export function vrrpGroupStatus(input: GroupStatusInput): GroupStatusResult {
     if (!nodes.has(node))
       nodes.set(node, { name: node, state: "Unknown", message: "the agent has not reported this group yet" });
   }
+  supersedeStaleMasters(nodes, input.reports);
   const list = [...nodes.values()].sort(byName);
   const masters = list.filter((n) => n.state === "Master").map((n) => n.name);
   const ready = list.filter((n) => selected.has(n.name) && READY_STATES.has(n.state)).length;
