@@ -266,7 +266,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
           : undefined,
       15_000,
     );
-    out(`    kubectl shows MASTER n2 ${Date.now() - killedAt} ms after the kill:`);
+    const shownAt = Date.now();
+    out(`    kubectl shows MASTER n2 ${shownAt - killedAt} ms after the kill:`);
     out((await kctl(["get", "vrrpgroups"])).replace(/^/gm, "    ").trimEnd());
     await waitFor(
       "traffic from n2",
@@ -275,6 +276,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     );
     const moved = answers().find((a) => a.t >= killedAt && a.answeredBy === "n2");
     out(`    the client's traffic is answered by n2 ${moved ? moved.t - killedAt : "?"} ms after the kill`);
+    if (moved)
+      out(
+        `    kubectl showed the new MASTER ${shownAt - moved.t} ms after the failover (kubectl polling included)`,
+      );
 
     step("The guard restarts n1's agent; with preempt, n1 (priority 150) takes the VIP back");
     await waitFor(
