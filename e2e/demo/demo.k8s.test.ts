@@ -15,6 +15,9 @@ test(
     assert.match(text, /vrrpgroup\.kubelvs\.io\/web\s+70\s+198\.51\.100\.254\s+n1\s+3\/3/);
     assert.match(text, /kubectl shows MASTER n2 \d+ ms after the kill/);
     assert.match(text, /the client's traffic is answered by n2 \d+ ms after the kill/);
+    // Issue 6: kubectl shows the new MASTER within 1 s of the failover.
+    const lag = Number(/kubectl showed the new MASTER (-?\d+) ms after the failover/.exec(text)?.[1]);
+    assert.ok(lag < 1000, `kubectl lagged the failover by ${lag} ms`);
     assert.match(text, /who answered, in order: n1 → .*n2.* → n1$/m);
     assert.match(text, /done$/);
   },

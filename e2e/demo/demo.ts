@@ -51,7 +51,8 @@ const url = process.argv[1];
 let last = "";
 let ok = 0, failed = 0;
 setInterval(() => {
-  const req = http.get(url, { timeout: 1000 }, (res) => {
+  // A new connection each time (no keep-alive): every request is routed afresh to whoever holds the VIP.
+  const req = http.get(url, { timeout: 1000, agent: false }, (res) => {
     let body = "";
     res.on("data", (c) => (body += c));
     res.on("end", () => {
