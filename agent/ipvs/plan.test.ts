@@ -14,6 +14,7 @@ import {
 import type { IpvsOperation } from "../../native/ipvs/requests.js";
 import { desiredService, destinationId, type DesiredService, type DesiredTable } from "./desired.js";
 import { planReconcile, type DrainTable, type PlanInput } from "./plan.js";
+import { destination, service, tcp } from "./test-fixtures.js";
 import {
   applyOperation,
   copyTable,
@@ -23,32 +24,6 @@ import {
   type KernelTable,
   type TableDestination,
 } from "./table.js";
-
-const tcp = (address: string, port: number): ServiceKey => ({
-  kind: "address",
-  protocol: "tcp",
-  address,
-  port,
-});
-
-const service = (key: ServiceKey, extra: Partial<IpvsService> = {}): IpvsService => ({
-  key,
-  scheduler: "wlc",
-  flags: NO_SERVICE_FLAGS,
-  timeout: 0,
-  netmask: "255.255.255.255",
-  ...extra,
-});
-
-const destination = (address: string, extra: Partial<IpvsDestination> = {}): IpvsDestination => ({
-  address,
-  port: 80,
-  forwarding: "masq",
-  weight: 1,
-  upperThreshold: 0,
-  lowerThreshold: 0,
-  ...extra,
-});
 
 const inKernel = (d: IpvsDestination, active = 0): TableDestination => ({
   ...d,

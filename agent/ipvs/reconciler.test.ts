@@ -10,13 +10,7 @@ import { createLogger, memorySink } from "../../core/log.js";
 import { IPVS_CMD_SET_DEST } from "../../native/ipvs/constants.js";
 import type { IpvsControl } from "../../native/ipvs/control.js";
 import { FakeIpvsKernel } from "../../native/ipvs/fake-kernel.js";
-import {
-  NO_SERVICE_FLAGS,
-  serviceKeyId,
-  type IpvsDestination,
-  type IpvsService,
-  type ServiceKey,
-} from "../../native/ipvs/model.js";
+import { serviceKeyId } from "../../native/ipvs/model.js";
 import { desiredService, type DesiredService, type DesiredTable } from "./desired.js";
 import {
   FileOwnershipStore,
@@ -25,30 +19,8 @@ import {
   type OwnershipStore,
 } from "./ownership.js";
 import { IpvsReconciler } from "./reconciler.js";
+import { destination, service, tcp } from "./test-fixtures.js";
 
-const tcp = (address: string, port: number): ServiceKey => ({
-  kind: "address",
-  protocol: "tcp",
-  address,
-  port,
-});
-const service = (key: ServiceKey, extra: Partial<IpvsService> = {}): IpvsService => ({
-  key,
-  scheduler: "wlc",
-  flags: NO_SERVICE_FLAGS,
-  timeout: 0,
-  netmask: "255.255.255.255",
-  ...extra,
-});
-const destination = (address: string, extra: Partial<IpvsDestination> = {}): IpvsDestination => ({
-  address,
-  port: 80,
-  forwarding: "masq",
-  weight: 1,
-  upperThreshold: 0,
-  lowerThreshold: 0,
-  ...extra,
-});
 const table = (...services: DesiredService[]): DesiredTable => new Map(services.map((s) => [s.id, s]));
 
 const WEB = tcp("198.51.100.10", 80);
