@@ -230,6 +230,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       },
       30_000,
     );
+    const electionShownAt = Date.now();
+    // n1's agent stamps the moment it became Master (status.nodes[].since, from its NodeState report)
+    const masterSince = await kctl([
+      "get",
+      "vrrpgroup",
+      "web",
+      "-o",
+      'jsonpath={.status.nodes[?(@.name=="n1")].since}',
+    ]);
+    out(
+      `    kubectl showed MASTER n1 ${electionShownAt - Date.parse(masterSince)} ms after the election (n1 Master since ${masterSince}; kubectl polling included)`,
+    );
     out(
       (await kctl(["get", "vrrpgroups,virtualservices", "-A", "-o", "wide"]))
         .replace(/^/gm, "    ")
