@@ -9,7 +9,9 @@
         "src/netlink_socket.cc",
         "src/raw_ip_socket.cc",
         "src/packet_socket.cc",
-        "src/thread_exit_watch.cc"
+        "src/thread_exit_watch.cc",
+        "src/js_options.cc",
+        "src/outgoing_datagram.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

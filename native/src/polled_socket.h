@@ -4,7 +4,8 @@
 //
 // JS methods provided here: start(onData, onError), stop(), close(), ref(), unref(), and the
 // `closed` getter. While started, the JS object is kept alive by a strong reference so a socket
-// nobody holds still delivers; stop() or close() drops it.
+// nobody holds still delivers; stop() or close() drops it. Classes whose start() takes other
+// arguments (PeriodicSender) add only the loop methods and call StartPolling() themselves.
 #pragma once
 
 #include <napi.h>
@@ -46,6 +47,11 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
     properties.push_back(Wrap::InstanceMethod("start", &PolledSocket::Start));
     properties.push_back(Wrap::InstanceMethod("stop", &PolledSocket::Stop));
     properties.push_back(Wrap::InstanceMethod("close", &PolledSocket::Close));
+    AddLoopMethods(properties);
+  }
+
+  // ref(), unref() and `closed` only.
+  static void AddLoopMethods(std::vector<typename Wrap::PropertyDescriptor>& properties) {
     properties.push_back(Wrap::InstanceMethod("ref", &PolledSocket::KeepLoopAlive));
     properties.push_back(Wrap::InstanceMethod("unref", &PolledSocket::AllowLoopExit));
     properties.push_back(Wrap::InstanceAccessor("closed", &PolledSocket::IsClosed, nullptr));
@@ -53,7 +59,7 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
 
   // Throws a JS error when the socket was closed; returns the fd otherwise.
   int RequireOpen(Napi::Env env, const char* operation) const {
-    if (fd_ < 0) throw Napi::Error::New(env, std::string(operation) + ": socket " + description_ + " is closed");
+    if (fd_ < 0) throw Napi::Error::New(env, std::string(operation) + ": " + kind_ + " " + description_ + " is closed");
     return fd_;
   }
 
@@ -86,19 +92,9 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
     this->Unref();
   }
 
-  int fd_ = -1;
-  std::string description_;  // names the socket in error messages, e.g. "netlink protocol 0"
-  Napi::FunctionReference onData_;
-  Napi::FunctionReference onError_;
-
- private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    RequireOpen(env, "start");
-    if (Polling()) throw Napi::Error::New(env, "start: socket " + description_ + " is already started");
-    if (!info[0].IsFunction() || !info[1].IsFunction()) {
-      throw Napi::TypeError::New(env, "start(onData, onError): both arguments must be functions");
-    }
+  // Begins watching fd_ on the loop; onData may be empty (a class that only reports errors).
+  void StartPolling(Napi::Env env, Napi::Function onData, Napi::Function onError) {
+    if (Polling()) throw Napi::Error::New(env, "start: " + kind_ + " " + description_ + " is already started");
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "start: no libuv loop");
     auto* handle = new PollHandle;
@@ -119,10 +115,36 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
     }
     poll_ = handle;
     if (!keepLoopAlive_) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->poll));
-    onData_ = Napi::Persistent(info[0].As<Napi::Function>());
-    onError_ = Napi::Persistent(info[1].As<Napi::Function>());
+    if (!onData.IsEmpty()) onData_ = Napi::Persistent(onData);
+    onError_ = Napi::Persistent(onError);
     asyncContext_ = std::make_shared<Napi::AsyncContext>(env, description_.c_str());
     this->Ref();
+  }
+
+  // Stops polling and closes the fd; idempotent.
+  void CloseFd() {
+    StopPolling();
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  int fd_ = -1;
+  std::string kind_ = "socket";  // what the object is, in error messages: "socket", "timer", ...
+  std::string description_;      // names the object in error messages, e.g. "netlink protocol 0"
+  Napi::FunctionReference onData_;
+  Napi::FunctionReference onError_;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env, "start");
+    if (Polling()) throw Napi::Error::New(env, "start: " + kind_ + " " + description_ + " is already started");
+    if (!info[0].IsFunction() || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "start(onData, onError): both arguments must be functions");
+    }
+    StartPolling(env, info[0].As<Napi::Function>(), info[1].As<Napi::Function>());
     return env.Undefined();
   }
 
@@ -132,11 +154,7 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    StopPolling();
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
+    CloseFd();
     return info.Env().Undefined();
   }
 

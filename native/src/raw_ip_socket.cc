@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "ip_address.h"
+#include "js_options.h"
+#include "outgoing_datagram.h"
 
 namespace kubelvs {
 
@@ -17,32 +19,8 @@ namespace {
 constexpr int kMaxDatagramsPerWakeup = 64;
 constexpr size_t kMaxIpPacket = 65535;
 constexpr int kDefaultTtl = 255;  // RFC 5798: VRRP is sent with TTL / hop limit 255; NA likewise (RFC 4861)
-
-int OptionalInt(const Napi::Object& options, const char* key, int fallback, int min, int max, const char* where) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return fallback;
-  Napi::Env env = options.Env();
-  if (!value.IsNumber()) throw Napi::TypeError::New(env, std::string(where) + ": " + key + " must be a number");
-  const double number = value.As<Napi::Number>().DoubleValue();
-  if (number < min || number > max || number != static_cast<int>(number)) {
-    throw Napi::RangeError::New(env, std::string(where) + ": " + key + " must be an integer in " +
-                                         std::to_string(min) + ".." + std::to_string(max));
-  }
-  return static_cast<int>(number);
-}
-
-std::string OptionalString(const Napi::Object& options, const char* key, const char* where) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return "";
-  if (!value.IsString()) throw Napi::TypeError::New(options.Env(), std::string(where) + ": " + key + " must be a string");
-  return value.As<Napi::String>().Utf8Value();
-}
-
-Napi::Object OptionsArgument(const Napi::CallbackInfo& info, size_t index, const char* where) {
-  if (info.Length() <= index || info[index].IsUndefined()) return Napi::Object::New(info.Env());
-  if (!info[index].IsObject()) throw Napi::TypeError::New(info.Env(), std::string(where) + ": options must be an object");
-  return info[index].As<Napi::Object>();
-}
+// Marks JS objects that wrap a RawIpSocket, so another class can accept one safely.
+constexpr napi_type_tag kRawIpSocketTag = {0x6b75'6265'6c76'7372, 0x6177'6970'736f'636b};
 
 }  // namespace
 
@@ -57,8 +35,14 @@ Napi::Function RawIpSocket::DefineClass(Napi::Env env) {
   return ObjectWrap<RawIpSocket>::DefineClass(env, "RawIpSocket", properties);
 }
 
+RawIpSocket* RawIpSocket::FromValue(Napi::Value value) {
+  if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kRawIpSocketTag)) return nullptr;
+  return Unwrap(value.As<Napi::Object>());
+}
+
 RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : PolledSocket<RawIpSocket>(info) {
   Napi::Env env = info.Env();
+  info.This().As<Napi::Object>().TypeTag(&kRawIpSocketTag);
   const char* where = "new RawIpSocket(family, protocol, options?)";
   if (!info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, std::string(where) + ": family and protocol must be numbers");
   family_ = info[0].As<Napi::Number>().Int32Value();
@@ -166,67 +150,11 @@ Napi::Value RawIpSocket::Send(const Napi::CallbackInfo& info) {
   if (!info[0].IsBuffer() || !info[1].IsString()) throw Napi::TypeError::New(env, std::string(where) + ": expects a Buffer and a string");
   Napi::Buffer<uint8_t> payload = info[0].As<Napi::Buffer<uint8_t>>();
   const std::string destination = info[1].As<Napi::String>().Utf8Value();
-  Napi::Object options = OptionsArgument(info, 2, where);
-  const std::string source = OptionalString(options, "source", where);
-  const int ifindex = OptionalInt(options, "ifindex", 0, 0, 0x7fffffff, where);
-  const int ttl = OptionalInt(options, "ttl", 0, 1, 255, where);
-
-  std::string object = description_ + " to " + destination;
-  if (!source.empty()) object += " from " + source;
-  if (ifindex != 0) object += " via ifindex " + std::to_string(ifindex);
-
-  iovec iov{payload.Data(), payload.Length()};
-  msghdr message{};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int))] = {};
-  size_t controlLength = 0;
-  // Appends one control message; the buffer above is sized for the largest pair we add.
-  auto append = [&](int level, int type, const void* data, size_t size) {
-    auto* header = reinterpret_cast<cmsghdr*>(control + controlLength);
-    header->cmsg_level = level;
-    header->cmsg_type = type;
-    header->cmsg_len = CMSG_LEN(size);
-    std::memcpy(CMSG_DATA(header), data, size);
-    controlLength += CMSG_SPACE(size);
-  };
-
-  sockaddr_in to4{};
-  sockaddr_in6 to6{};
-  if (family_ == 4) {
-    to4.sin_family = AF_INET;
-    to4.sin_addr = ParseIPv4(env, destination, "destination");
-    message.msg_name = &to4;
-    message.msg_namelen = sizeof to4;
-    if (!source.empty() || ifindex != 0) {
-      in_pktinfo packetInfo{};
-      packetInfo.ipi_ifindex = ifindex;
-      if (!source.empty()) packetInfo.ipi_spec_dst = ParseIPv4(env, source, "source");
-      append(IPPROTO_IP, IP_PKTINFO, &packetInfo, sizeof packetInfo);
-    }
-    if (ttl != 0) append(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
-  } else {
-    to6.sin6_family = AF_INET6;
-    to6.sin6_addr = ParseIPv6(env, destination, "destination");
-    to6.sin6_scope_id = static_cast<uint32_t>(ifindex);  // needed for link-local and multicast destinations
-    message.msg_name = &to6;
-    message.msg_namelen = sizeof to6;
-    if (!source.empty() || ifindex != 0) {
-      in6_pktinfo packetInfo{};
-      packetInfo.ipi6_ifindex = static_cast<unsigned>(ifindex);
-      if (!source.empty()) packetInfo.ipi6_addr = ParseIPv6(env, source, "source");
-      append(IPPROTO_IPV6, IPV6_PKTINFO, &packetInfo, sizeof packetInfo);
-    }
-    if (ttl != 0) append(IPPROTO_IPV6, IPV6_HOPLIMIT, &ttl, sizeof ttl);
-  }
-  message.msg_control = controlLength == 0 ? nullptr : control;
-  message.msg_controllen = controlLength;
-
-  ssize_t sent;
-  do {
-    sent = sendmsg(fd, &message, 0);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) throw SystemError(env, errno, "sendmsg", object);
+  const SendOptions options = ParseSendOptions(info, 2, where);
+  const OutgoingDatagram datagram(env, family_, payload.Data(), payload.Length(), OutgoingDatagram::Payload::kBorrowed,
+                                  destination, options, description_);
+  const ssize_t sent = datagram.SendOn(fd);
+  if (sent < 0) throw SystemError(env, errno, "sendmsg", datagram.object());
   return Napi::Number::New(env, static_cast<double>(sent));
 }
 

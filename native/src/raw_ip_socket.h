@@ -11,6 +11,7 @@
 // Defaults: TTL / hop limit 255 for unicast and multicast, multicast loopback off.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "polled_socket.h"
@@ -23,6 +24,14 @@ class RawIpSocket : public PolledSocket<RawIpSocket> {
   explicit RawIpSocket(const Napi::CallbackInfo& info);
 
   void OnReadable();
+
+  // The RawIpSocket wrapped by `value`, or nullptr when it is not one (checked by type tag).
+  static RawIpSocket* FromValue(Napi::Value value);
+
+  // For PeriodicSender, which sends on this socket from the event loop: the fd, or -1 once closed.
+  int OpenFd() const { return fd_; }
+  int family() const { return family_; }
+  const std::string& description() const { return description_; }
 
  private:
   void ConfigureIPv4(Napi::Env env, bool receive);
