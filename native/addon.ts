@@ -129,11 +129,88 @@ export interface ThreadExitWatchConstructor {
   new (pid: number, tid: number): ThreadExitWatch;
 }
 
+/**
+ * A one-shot timer on CLOCK_MONOTONIC with an absolute deadline and nanosecond resolution (a
+ * timerfd polled on the event loop). start()'s onData is the fire callback; it gets no arguments.
+ */
+export interface MonotonicTimer extends PolledSocket<void> {
+  /**
+   * Fires once at `deadlineMs` on the monotonicNowMs() clock (process.hrtime's; NOT performance.now()
+   * or Date.now()). A deadline in the past fires at once. Re-arming replaces the deadline, and an
+   * expiry not yet delivered is dropped. Throws TypeError / RangeError for a bad deadline.
+   */
+  arm(deadlineMs: number): void;
+  /** Cancels the deadline (an expiry not yet delivered is dropped); a no-op once closed. */
+  disarm(): void;
+}
+
+export interface MonotonicTimerConstructor {
+  new (): MonotonicTimer;
+}
+
+/** One datagram a PeriodicSender sends every round. */
+export interface PeriodicDatagram {
+  readonly payload: Buffer;
+  /** An address of the socket's family: a multicast group or a unicast peer. */
+  readonly destination: string;
+}
+
+/**
+ * Sends the same datagrams from a RawIpSocket every interval, natively: each round is one timerfd
+ * read plus one sendmsg per datagram on the event loop, without entering JavaScript.
+ */
+export interface PeriodicSender {
+  /**
+   * Copies the datagrams, sends them all now (synchronously), then every intervalMs (1..86400000)
+   * phase-locked to this first send. Calling it again replaces the datagrams and restarts the phase.
+   * Send errors go to onError (the first round's before start() returns) and the schedule keeps
+   * running; each errno is reported once until a round succeeds again. A socket closed under the
+   * sender is reported as EBADF and ends the schedule.
+   */
+  start(
+    datagrams: readonly PeriodicDatagram[],
+    options: RawIpSendOptions,
+    intervalMs: number,
+    onError: (error: NativeSystemError) => void,
+  ): void;
+  /**
+   * Replaces the datagrams from the next round on, with start()'s options; the phase is kept and
+   * nothing is sent now. Throws when the sender is not started.
+   */
+  update(datagrams: readonly PeriodicDatagram[]): void;
+  /** Ends the schedule; start() may be called again. */
+  stop(): void;
+  /** Ends the schedule, closes the timer and lets go of the socket; idempotent. */
+  close(): void;
+  /** While started, keep the process alive (the default). */
+  ref(): void;
+  unref(): void;
+  readonly closed: boolean;
+  /** Rounds sent over the sender's life, the first of each start() included. */
+  readonly rounds: number;
+  /** Expiries coalesced into one round because the event loop was late. */
+  readonly missed: number;
+  /** Datagrams whose sendmsg failed. */
+  readonly failures: number;
+}
+
+export interface PeriodicSenderConstructor {
+  /** Holds a reference to the socket; closing the socket makes the sender fail with EBADF. */
+  new (socket: RawIpSocket): PeriodicSender;
+}
+
 export interface NativeAddon {
   readonly NetlinkSocket: NetlinkSocketConstructor;
   readonly RawIpSocket: RawIpSocketConstructor;
   readonly PacketSocket: PacketSocketConstructor;
   readonly ThreadExitWatch: ThreadExitWatchConstructor;
+  readonly MonotonicTimer: MonotonicTimerConstructor;
+  readonly PeriodicSender: PeriodicSenderConstructor;
+  /**
+   * clock_gettime(CLOCK_MONOTONIC) in milliseconds: the clock of MonotonicTimer deadlines. It is
+   * process.hrtime's clock; performance.now() is offset from it (by the process start time).
+   */
+  readonly monotonicNowMs: () => number;
 }
 
 interface RawAddon extends NativeAddon {

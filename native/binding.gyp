@@ -11,7 +11,9 @@
         "src/packet_socket.cc",
         "src/thread_exit_watch.cc",
         "src/js_options.cc",
-        "src/outgoing_datagram.cc"
+        "src/outgoing_datagram.cc",
+        "src/monotonic_timer.cc",
+        "src/periodic_sender.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

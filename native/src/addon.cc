@@ -1,9 +1,12 @@
-// Entry point of kubelvs_native.node: exports the socket classes and setErrorClass(), through
-// which native/addon.ts registers the class every system-call failure is thrown as.
+// Entry point of kubelvs_native.node: exports the socket and timer classes, monotonicNowMs(), and
+// setErrorClass(), through which native/addon.ts registers the class every system-call failure is
+// thrown as.
 #include <napi.h>
 
+#include "monotonic_timer.h"
 #include "netlink_socket.h"
 #include "packet_socket.h"
+#include "periodic_sender.h"
 #include "raw_ip_socket.h"
 #include "system_error.h"
 #include "thread_exit_watch.h"
@@ -29,6 +32,9 @@ static Napi::Object InitKubelvsNative(Napi::Env env, Napi::Object exports) {
   exports.Set("RawIpSocket", RawIpSocket::DefineClass(env));
   exports.Set("PacketSocket", PacketSocket::DefineClass(env));
   exports.Set("ThreadExitWatch", ThreadExitWatch::DefineClass(env));
+  exports.Set("MonotonicTimer", MonotonicTimer::DefineClass(env));
+  exports.Set("PeriodicSender", PeriodicSender::DefineClass(env));
+  exports.Set("monotonicNowMs", Napi::Function::New(env, MonotonicNowMs, "monotonicNowMs"));
   return exports;
 }
 
