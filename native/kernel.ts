@@ -1,8 +1,9 @@
 // The kernel edge the agent depends on: interfaces only, so the agent's logic runs against fakes
 // (native/testing/fake-kernel.ts) in unit tests, and createKernelEdge() supplies the real
 // implementations over the addon. IPVS has its own interface (native/ipvs/control.ts).
-import type { NativeSystemError } from "./addon.js";
+import { loadAddon, type NativeSystemError } from "./addon.js";
 import type { IpFamily } from "./ip-address.js";
+import { MonotonicPreciseTimer, type PreciseTimer } from "./monotonic-timer.js";
 import { SocketNeighborAnnouncer, type NeighborAnnouncer } from "./neighbor-announcer.js";
 import type { AddressSpec, InterfaceAddress } from "./rtnetlink/address.js";
 import {
@@ -23,7 +24,11 @@ export type { AnnounceTarget, NeighborAnnouncer } from "./neighbor-announcer.js"
 export type { AddressSpec, InterfaceAddress } from "./rtnetlink/address.js";
 export type { AddAddressOptions, AddressFilter } from "./rtnetlink/client.js";
 export type { Link, OperState } from "./rtnetlink/link.js";
+export type { PreciseTimer } from "./monotonic-timer.js";
 export type {
+  PeriodicAdvert,
+  PeriodicSendOptions,
+  PeriodicTransmission,
   VrrpAdvertMeta,
   VrrpSendOptions,
   VrrpTransport,
@@ -82,7 +87,17 @@ export interface KernelEdge {
     handlers: VrrpTransportHandlers,
     options?: VrrpTransportOptions,
   ): VrrpTransport;
-  /** Closes the request socket and the announcer (watches and transports are closed by their owners). */
+  /**
+   * Now on the clock of createTimer() deadlines, in ms: CLOCK_MONOTONIC (process.hrtime's clock).
+   * Never mix it with performance.now() or Date.now(), which are offset from it.
+   */
+  monotonicNowMs(): number;
+  /**
+   * A one-shot timer with an absolute deadline on the monotonicNowMs() clock, microsecond-precise
+   * (setTimeout is 1-2 ms late on average). Armed, it keeps the process alive; unarmed, it does not.
+   */
+  createTimer(onFire: () => void): PreciseTimer;
+  /** Closes the request socket and the announcer (watches, transports and timers are closed by their owners). */
   close(): void;
 }
 
@@ -142,6 +157,7 @@ class RtnetlinkLinkControl implements LinkControl {
 
 /** The real kernel edge of the network namespace this process runs in. */
 export function createKernelEdge(): KernelEdge {
+  const addon = loadAddon();
   const client = RtnetlinkClient.open();
   let neighbors: SocketNeighborAnnouncer | undefined;
   const lazyNeighbors: NeighborAnnouncer = {
@@ -152,7 +168,9 @@ export function createKernelEdge(): KernelEdge {
     addresses: new RtnetlinkAddressControl(client),
     links: new RtnetlinkLinkControl(client),
     neighbors: lazyNeighbors,
-    openVrrpTransport: (family, handlers, options) => new RawVrrpTransport(family, handlers, options),
+    openVrrpTransport: (family, handlers, options) => new RawVrrpTransport(family, handlers, options, addon),
+    monotonicNowMs: () => addon.monotonicNowMs(),
+    createTimer: (onFire) => new MonotonicPreciseTimer(onFire, addon),
     close: () => {
       client.close();
       lazyNeighbors.close();

@@ -3,7 +3,15 @@
 // instances on the same interface can join and leave independently), sends adverts with TTL / hop
 // limit 255 from a chosen source out of a chosen interface, and delivers received adverts with
 // the fields RFC 5798 5.1.1 / 7.1 checks: TTL, ingress interface, source and destination.
-import { loadAddon, type NativeAddon, type NativeSystemError, type RawIpSocket } from "./addon.js";
+// A Master's steady-state adverts go through startPeriodic(): the addon re-sends the same bytes
+// every interval without entering JavaScript.
+import {
+  loadAddon,
+  type NativeAddon,
+  type NativeSystemError,
+  type PeriodicSender,
+  type RawIpSocket,
+} from "./addon.js";
 import { normalizeIp, type IpFamily } from "./ip-address.js";
 
 export const IPPROTO_VRRP = 112;
@@ -34,6 +42,43 @@ export interface VrrpSendOptions {
   readonly ttl?: number;
 }
 
+/** One advert of a periodic transmission and where it goes (the VRRP group or a unicast peer). */
+export interface PeriodicAdvert {
+  readonly payload: Buffer;
+  readonly destination: string;
+}
+
+export interface PeriodicSendOptions {
+  /** Outgoing interface. */
+  readonly ifindex: number;
+  /** Source address: the interface's primary IPv4 address or IPv6 link-local address. */
+  readonly source: string;
+  /** Default 255. */
+  readonly ttl?: number;
+}
+
+/** Adverts re-sent natively every interval; see VrrpTransport.startPeriodic. */
+export interface PeriodicTransmission {
+  /** Rounds sent so far (each restart's immediate round included), failed ones too. */
+  readonly rounds: number;
+  /** Intervals skipped because the event loop was late (their rounds were merged into one). */
+  readonly missed: number;
+  /** Adverts whose sendmsg failed. */
+  readonly failures: number;
+  /**
+   * Replaces the adverts and the interval: sends them now and starts a new phase from this send.
+   * Throws once the transmission is stopped.
+   */
+  restart(adverts: readonly PeriodicAdvert[], intervalMs: number): void;
+  /**
+   * Replaces the adverts from the next round on (a new priority, new addresses); the phase is
+   * kept and nothing is sent now. Throws once the transmission is stopped.
+   */
+  update(adverts: readonly PeriodicAdvert[]): void;
+  /** Stops sending; idempotent. */
+  stop(): void;
+}
+
 export interface VrrpTransportHandlers {
   onAdvert(payload: Buffer, meta: VrrpAdvertMeta): void;
   /** Receive failures (ENOBUFS: adverts were dropped); the transport keeps running unless closed. */
@@ -56,6 +101,20 @@ export interface VrrpTransport {
   leave(ifindex: number): void;
   /** Sends one advert; throws NativeSystemError naming destination, source and interface. */
   send(payload: Buffer, options: VrrpSendOptions): void;
+  /**
+   * Sends every advert now, then every intervalMs (phase-locked to this first send) without
+   * entering JavaScript, until stopped or the transport is closed. Send errors (the link is down,
+   * the source address is gone) go to onError — asynchronously, also for the first round — and
+   * the schedule keeps running, so adverts resume when the link does; each errno is reported once
+   * until a round succeeds again. Throws for invalid adverts (addresses of the wrong family, etc.).
+   */
+  startPeriodic(
+    adverts: readonly PeriodicAdvert[],
+    options: PeriodicSendOptions,
+    intervalMs: number,
+    onError: (error: NativeSystemError) => void,
+  ): PeriodicTransmission;
+  /** Stops the periodic transmissions and closes the socket. */
   close(): void;
 }
 
@@ -63,12 +122,13 @@ export class RawVrrpTransport implements VrrpTransport {
   private readonly socket: RawIpSocket;
   private readonly joins = new Map<number, number>();
   private readonly group: string;
+  private readonly transmissions = new Set<NativePeriodicTransmission>();
 
   constructor(
     readonly family: IpFamily,
     handlers: VrrpTransportHandlers,
     options: VrrpTransportOptions = {},
-    addon: NativeAddon = loadAddon(),
+    private readonly addon: NativeAddon = loadAddon(),
   ) {
     this.group = vrrpGroup(family);
     this.socket = new addon.RawIpSocket(
@@ -117,8 +177,92 @@ export class RawVrrpTransport implements VrrpTransport {
     );
   }
 
+  startPeriodic(
+    adverts: readonly PeriodicAdvert[],
+    options: PeriodicSendOptions,
+    intervalMs: number,
+    onError: (error: NativeSystemError) => void,
+  ): PeriodicTransmission {
+    const transmission = new NativePeriodicTransmission(
+      new this.addon.PeriodicSender(this.socket),
+      {
+        ifindex: options.ifindex,
+        source: options.source,
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+      },
+      onError,
+      () => this.transmissions.delete(transmission),
+    );
+    try {
+      transmission.restart(adverts, intervalMs);
+    } catch (error) {
+      transmission.stop();
+      throw error;
+    }
+    this.transmissions.add(transmission);
+    return transmission;
+  }
+
   close(): void {
+    for (const transmission of [...this.transmissions]) transmission.stop();
     this.joins.clear();
     this.socket.close(); // closing the socket drops its memberships
+  }
+}
+
+const normalized = (adverts: readonly PeriodicAdvert[]): PeriodicAdvert[] =>
+  adverts.map((advert) => ({ payload: advert.payload, destination: normalizeIp(advert.destination) }));
+
+class NativePeriodicTransmission implements PeriodicTransmission {
+  private stopped = false;
+  private starting = false;
+
+  constructor(
+    private readonly sender: PeriodicSender,
+    private readonly options: PeriodicSendOptions,
+    private readonly onError: (error: NativeSystemError) => void,
+    private readonly onStop: () => void,
+  ) {}
+
+  get rounds(): number {
+    return this.sender.rounds;
+  }
+
+  get missed(): number {
+    return this.sender.missed;
+  }
+
+  get failures(): number {
+    return this.sender.failures;
+  }
+
+  restart(adverts: readonly PeriodicAdvert[], intervalMs: number): void {
+    if (this.stopped) throw new Error("restart: this periodic VRRP transmission is stopped");
+    const datagrams = normalized(adverts);
+    this.starting = true;
+    try {
+      this.sender.start(datagrams, this.options, intervalMs, (error) => this.report(error));
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  update(adverts: readonly PeriodicAdvert[]): void {
+    if (this.stopped) throw new Error("update: this periodic VRRP transmission is stopped");
+    this.sender.update(normalized(adverts));
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.sender.close();
+    this.onStop();
+  }
+
+  private report(error: NativeSystemError): void {
+    // The addon reports the first round's errors before start() returns; the caller may not hold
+    // this transmission yet, so those wait for the current call to finish.
+    if (this.starting) queueMicrotask(() => this.onError(error));
+    else this.onError(error);
   }
 }

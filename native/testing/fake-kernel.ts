@@ -1,10 +1,16 @@
 // An in-memory KernelEdge for unit tests of the agent: links and addresses in maps, watchers
 // told about every change (also changes "by someone else" via the helpers), VRRP sends and
 // neighbour announcements recorded, adverts injectable. Errors mimic the kernel's (NetlinkError
-// with EEXIST / EADDRNOTAVAIL / ENODEV).
+// with EEXIST / EADDRNOTAVAIL / ENODEV). Timers and periodic transmissions run on the real event
+// loop (setTimeout / setInterval), with performance.now() as the monotonic clock.
 import { errnoNumber } from "../errno.js";
 import { normalizeIp, type IpFamily } from "../ip-address.js";
 import type {
+  NativeSystemError,
+  PeriodicAdvert,
+  PeriodicSendOptions,
+  PeriodicTransmission,
+  PreciseTimer,
   AddressControl,
   AddressSpec,
   AddressWatchListener,
@@ -177,8 +183,11 @@ export interface SentAdvert {
 }
 
 export class FakeVrrpTransport implements VrrpTransport {
+  /** Every advert sent, by send() and by each round of a periodic transmission, in order. */
   readonly sent: SentAdvert[] = [];
   readonly memberships = new Map<number, number>();
+  /** Every transmission startPeriodic() began, stopped ones included. */
+  readonly periodic: FakePeriodicTransmission[] = [];
   closed = false;
 
   constructor(
@@ -201,13 +210,149 @@ export class FakeVrrpTransport implements VrrpTransport {
     this.sent.push({ payload: Buffer.from(payload), options });
   }
 
+  startPeriodic(
+    adverts: readonly PeriodicAdvert[],
+    options: PeriodicSendOptions,
+    intervalMs: number,
+    onError: (error: NativeSystemError) => void,
+  ): FakePeriodicTransmission {
+    if (this.closed) throw new Error("fake VRRP transport closed");
+    const transmission = new FakePeriodicTransmission(this.sent, options, onError);
+    transmission.restart(adverts, intervalMs);
+    this.periodic.push(transmission);
+    return transmission;
+  }
+
+  /** Transmissions still sending. */
+  get activePeriodic(): FakePeriodicTransmission[] {
+    return this.periodic.filter((t) => !t.stopped);
+  }
+
   /** Delivers an advert as if received from the network. */
   receive(payload: Buffer, meta: VrrpAdvertMeta): void {
     this.handlers.onAdvert(payload, meta);
   }
 
   close(): void {
+    for (const transmission of this.periodic) transmission.stop();
     this.closed = true;
+  }
+}
+
+const copied = (adverts: readonly PeriodicAdvert[]): PeriodicAdvert[] => {
+  if (adverts.length === 0) throw new RangeError("periodic adverts must not be empty");
+  return adverts.map((a) => ({ payload: Buffer.from(a.payload), destination: normalizeIp(a.destination) }));
+};
+
+/**
+ * Records each round into the transport's `sent` list, like send(): the first round at once, the
+ * next ones every intervalMs on a setInterval. Checks its arguments like the addon does.
+ */
+export class FakePeriodicTransmission implements PeriodicTransmission {
+  rounds = 0;
+  readonly missed = 0;
+  failures = 0;
+  stopped = false;
+  /** The adverts (copied) and interval of the current schedule. */
+  adverts: readonly PeriodicAdvert[] = [];
+  intervalMs = 0;
+  private interval: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sent: SentAdvert[],
+    readonly options: PeriodicSendOptions,
+    private readonly onError: (error: NativeSystemError) => void,
+  ) {}
+
+  restart(adverts: readonly PeriodicAdvert[], intervalMs: number): void {
+    if (this.stopped) throw new Error("restart: this periodic VRRP transmission is stopped");
+    if (!(intervalMs >= 1 && intervalMs <= 86_400_000))
+      throw new RangeError(`startPeriodic: intervalMs must be between 1 and 86400000, got ${intervalMs}`);
+    this.adverts = copied(adverts);
+    this.intervalMs = intervalMs;
+    clearInterval(this.interval);
+    this.sendRound();
+    this.interval = setInterval(() => this.sendRound(), intervalMs);
+  }
+
+  update(adverts: readonly PeriodicAdvert[]): void {
+    if (this.stopped) throw new Error("update: this periodic VRRP transmission is stopped");
+    this.adverts = copied(adverts);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.interval);
+    this.interval = undefined;
+  }
+
+  /** A send error as the addon reports it: counted, and given to onError (asynchronously). */
+  fail(error: NativeSystemError): void {
+    this.failures++;
+    queueMicrotask(() => this.onError(error));
+  }
+
+  private sendRound(): void {
+    this.rounds++;
+    for (const advert of this.adverts) {
+      this.sent.push({
+        payload: Buffer.from(advert.payload),
+        options: { ...this.options, destination: advert.destination },
+      });
+    }
+  }
+}
+
+/**
+ * A PreciseTimer on setTimeout and performance.now(). setTimeout may run a little before a
+ * fractional deadline; the timer then waits again, so it never fires early, like the real one.
+ */
+export class FakePreciseTimer implements PreciseTimer {
+  closed = false;
+  private deadline: number | undefined;
+  private timeout: NodeJS.Timeout | undefined;
+
+  constructor(private readonly onFire: () => void) {}
+
+  /** The armed deadline, or undefined. */
+  get armedAt(): number | undefined {
+    return this.deadline;
+  }
+
+  arm(atMs: number): void {
+    if (this.closed) throw new Error("arm(deadlineMs): fake timer is closed");
+    if (typeof atMs !== "number") throw new TypeError("arm(deadlineMs): deadlineMs must be a number");
+    if (!Number.isFinite(atMs) || atMs < 0)
+      throw new RangeError(`arm(deadlineMs): deadlineMs must be a finite number >= 0, got ${atMs}`);
+    this.disarm();
+    this.deadline = atMs;
+    this.schedule(atMs);
+  }
+
+  disarm(): void {
+    clearTimeout(this.timeout);
+    this.timeout = undefined;
+    this.deadline = undefined;
+  }
+
+  close(): void {
+    this.disarm();
+    this.closed = true;
+  }
+
+  private schedule(atMs: number): void {
+    this.timeout = setTimeout(
+      () => {
+        if (performance.now() < atMs) {
+          this.schedule(atMs);
+          return;
+        }
+        this.timeout = undefined;
+        this.deadline = undefined;
+        this.onFire();
+      },
+      Math.max(0, atMs - performance.now()),
+    );
   }
 }
 
@@ -226,12 +371,23 @@ export class FakeKernelEdge implements KernelEdge {
   readonly links = new FakeLinkControl();
   readonly neighbors = new FakeNeighborAnnouncer();
   readonly transports: FakeVrrpTransport[] = [];
+  readonly timers: FakePreciseTimer[] = [];
   closed = false;
 
   openVrrpTransport(family: IpFamily, handlers: VrrpTransportHandlers): FakeVrrpTransport {
     const transport = new FakeVrrpTransport(family, handlers);
     this.transports.push(transport);
     return transport;
+  }
+
+  monotonicNowMs(): number {
+    return performance.now();
+  }
+
+  createTimer(onFire: () => void): FakePreciseTimer {
+    const timer = new FakePreciseTimer(onFire);
+    this.timers.push(timer);
+    return timer;
   }
 
   close(): void {
