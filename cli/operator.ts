@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { createLogger, type LogLevel } from "../core/log.js";
 import { KubeClient, loadKubeConfig } from "../operator/kube/client.js";
 import { serveOperatorEndpoints, type OperatorEndpoints } from "../operator/http-endpoints.js";
+import { checkInstanceName, defaultLeaseName } from "../operator/instance.js";
 import { DEFAULT_LEADER_ELECTION, Operator } from "../operator/operator.js";
 
 const HELP = `usage: kubelvs operator [options]
@@ -13,9 +14,13 @@ Runs the kubelvs operator: writes each node's NodeState from the VrrpGroups and 
 reports conflicts as conditions and Events, and aggregates the agents' reports into status.
 
   --kubeconfig FILE                  kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --instance NAME                    serve the VrrpGroups labelled kubelvs.io/instance=NAME (and the
+                                     VirtualServices attached to them), with NodeStates NAME.<node>;
+                                     default: the groups without that label, NodeStates <node>
   --metrics-address HOST:PORT        serve /metrics, /healthz and /readyz (default :8080; "0" disables)
   --leader-election-namespace NS     namespace of the leader Lease (default: $POD_NAMESPACE or kubelvs-system)
-  --lease-name NAME                  name of the leader Lease (default ${DEFAULT_LEADER_ELECTION.name})
+  --lease-name NAME                  name of the leader Lease (default ${DEFAULT_LEADER_ELECTION.name}, or
+                                     ${DEFAULT_LEADER_ELECTION.name}-NAME with --instance NAME)
   --identity ID                      this replica's name in the Lease (default: $POD_NAME or hostname_pid)
   --lease-duration SECONDS           how long a Lease not renewed stays taken (default ${DEFAULT_LEADER_ELECTION.leaseDurationMs / 1000})
   --renew-deadline SECONDS           a leader that cannot renew for this long steps down (default ${DEFAULT_LEADER_ELECTION.renewDeadlineMs / 1000})
@@ -29,6 +34,7 @@ SIGTERM and SIGINT release the Lease (another replica takes over at once) and ex
 
 interface OperatorCliOptions {
   kubeconfig?: string;
+  instance: string;
   metricsAddress?: string;
   namespace: string;
   leaseName: string;
@@ -54,6 +60,7 @@ function parse(args: string[]): OperatorCliOptions | "help" {
     args,
     options: {
       kubeconfig: { type: "string" },
+      instance: { type: "string" },
       "metrics-address": { type: "string" },
       "leader-election-namespace": { type: "string" },
       "lease-name": { type: "string" },
@@ -76,11 +83,13 @@ function parse(args: string[]): OperatorCliOptions | "help" {
   if (!Number.isInteger(workers) || workers < 1)
     throw new Error(`--workers ${values.workers}: expected an integer ≥ 1`);
   const metricsAddress = values["metrics-address"] ?? ":8080";
+  const instance = checkInstanceName(values.instance ?? "");
   return {
     ...(values.kubeconfig === undefined ? {} : { kubeconfig: values.kubeconfig }),
+    instance,
     ...(metricsAddress === "0" ? {} : { metricsAddress }),
     namespace: values["leader-election-namespace"] ?? process.env.POD_NAMESPACE ?? "kubelvs-system",
-    leaseName: values["lease-name"] ?? DEFAULT_LEADER_ELECTION.name,
+    leaseName: values["lease-name"] ?? defaultLeaseName(instance),
     identity: values.identity ?? process.env.POD_NAME ?? `${hostname()}_${process.pid}`,
     leaseDurationMs: seconds(
       "lease-duration",
@@ -120,6 +129,7 @@ export async function run(args: string[]): Promise<number> {
     operator = new Operator({
       client,
       log,
+      instance: options.instance,
       identity: options.identity,
       leaderElection: {
         namespace: options.namespace,

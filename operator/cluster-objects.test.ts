@@ -93,29 +93,36 @@ test("Secrets referenced by groups, and their values decoded", () => {
   );
 });
 
-test("a NodeState update tests the cached hash, then sets hash, label and spec", () => {
+test("a NodeState update tests the cached hash, then sets hash, missing labels and spec", () => {
   const spec = { vrrpGroups: [] };
+  const labels = {
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    "kubelvs.io/instance": "web",
+    "kubelvs.io/node": "node-a",
+  };
   assert.deepEqual(
     updateOperations(
       {
         metadata: {
-          name: "node-a",
+          name: "web.node-a",
           annotations: { [CONTENT_HASH_ANNOTATION]: "old" },
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
+          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, "kubelvs.io/instance": "web" },
         },
       },
       spec,
       "new",
+      labels,
     ),
     [
       { op: "test", path: "/metadata/annotations/kubelvs.io~1content-hash", value: "old" },
       { op: "add", path: "/metadata/annotations/kubelvs.io~1content-hash", value: "new" },
+      { op: "add", path: "/metadata/labels/kubelvs.io~1node", value: "node-a" },
       { op: "add", path: "/spec", value: spec },
     ],
   );
-  assert.deepEqual(updateOperations({ metadata: { name: "node-a" } }, spec, "new"), [
+  assert.deepEqual(updateOperations({ metadata: { name: "web.node-a" } }, spec, "new", labels), [
     { op: "add", path: "/metadata/annotations", value: { [CONTENT_HASH_ANNOTATION]: "new" } },
-    { op: "add", path: "/metadata/labels", value: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+    { op: "add", path: "/metadata/labels", value: labels },
     { op: "add", path: "/spec", value: spec },
   ]);
 });

@@ -7,6 +7,10 @@
 // resourceVersion precondition would make those unrelated writes conflict with ours; the `test`
 // keeps the optimistic check on what the operator owns (a deposed leader with a stale cache fails
 // instead of overwriting a newer spec).
+//
+// Work is keyed by node; the NodeState of a node is named and labelled per instance (instance.ts).
+// The cache holds this instance's NodeStates only (a label-selected watch), so another instance's
+// are never updated or deleted here.
 import type { Logger } from "../core/log.js";
 import {
   CONTENT_HASH_ANNOTATION,
@@ -15,9 +19,23 @@ import {
   contentHashOf,
   type CachedNodeState,
 } from "./cluster-objects.js";
-import { isNotFound, jsonPointerKey, type JsonPatchOperation, type KubeClient } from "./kube/client.js";
+import {
+  describeInstance,
+  INSTANCE_LABEL,
+  instanceOf,
+  nodeOfNodeState,
+  nodeStateLabels,
+  nodeStateName,
+} from "./instance.js";
+import {
+  isAlreadyExists,
+  isNotFound,
+  jsonPointerKey,
+  type JsonPatchOperation,
+  type KubeClient,
+} from "./kube/client.js";
 import type { Informer } from "./kube/informer.js";
-import { apiVersionOf, collectionPath, NODE_STATES, objectPath } from "./kube/resources.js";
+import { apiVersionOf, collectionPath, NODE_STATES, objectPath, type KubeObject } from "./kube/resources.js";
 import type { OperatorMetrics } from "./metrics.js";
 import type { RenderController } from "./render-controller.js";
 
@@ -33,6 +51,7 @@ export class NodeStateController {
   private readonly written = new Map<string, string>();
 
   constructor(
+    private readonly instance: string,
     private readonly client: KubeClient,
     private readonly nodeStates: Informer<CachedNodeState>,
     private readonly renderer: RenderController,
@@ -40,9 +59,32 @@ export class NodeStateController {
     private readonly log: Logger,
   ) {}
 
+  /** The node's NodeState in the cache. */
+  private stored(node: string): CachedNodeState | undefined {
+    return this.nodeStates.get(nodeStateName(this.instance, node));
+  }
+
   /** The hash the node's NodeState has, as far as this controller knows. */
   private currentHash(node: string): string | undefined {
-    return this.written.get(node) ?? contentHashOf(this.nodeStates.get(node));
+    return this.written.get(node) ?? contentHashOf(this.stored(node));
+  }
+
+  /** True when the NodeState needs a write: another hash, or labels it lacks (one written since has them). */
+  private needsWrite(node: string, hash: string): boolean {
+    if (this.currentHash(node) !== hash) return true;
+    const stored = this.stored(node);
+    return (
+      !this.written.has(node) && stored !== undefined && missingLabels(stored, this.labels(node)).length > 0
+    );
+  }
+
+  private labels(node: string): Record<string, string> {
+    return nodeStateLabels(this.instance, node);
+  }
+
+  /** The node a cached NodeState of this instance describes (undefined: not named like one). */
+  nodeOf(stored: KubeObject): string | undefined {
+    return nodeOfNodeState(this.instance, stored.metadata.name);
   }
 
   /** Nodes whose NodeState differs from the latest render: to create, update or delete. */
@@ -50,18 +92,17 @@ export class NodeStateController {
     const snapshot = this.renderer.snapshot;
     if (snapshot === undefined) return [];
     const nodes: string[] = [];
-    for (const [node, desired] of snapshot.desired)
-      if (this.currentHash(node) !== desired.hash) nodes.push(node);
+    for (const [node, desired] of snapshot.desired) if (this.needsWrite(node, desired.hash)) nodes.push(node);
     for (const stored of this.nodeStates.list()) {
-      const node = stored.metadata.name;
-      if (!snapshot.desired.has(node) && isManaged(stored)) nodes.push(node);
+      const node = this.nodeOf(stored);
+      if (node !== undefined && !snapshot.desired.has(node) && isManaged(stored)) nodes.push(node);
     }
     return nodes;
   }
 
-  /** The informer saw this NodeState change: forget a written hash once the cache has caught up. */
+  /** The informer saw this node's NodeState change: forget a written hash once the cache has caught up. */
   observed(node: string): void {
-    const stored = this.nodeStates.get(node);
+    const stored = this.stored(node);
     if (stored === undefined || contentHashOf(stored) === this.written.get(node)) this.written.delete(node);
   }
 
@@ -74,40 +115,72 @@ export class NodeStateController {
     const snapshot = this.renderer.snapshot;
     if (snapshot === undefined) return;
     const desired = snapshot.desired.get(node);
-    const stored = this.nodeStates.get(node);
+    const stored = this.stored(node);
     if (desired === undefined) {
-      if (stored !== undefined && isManaged(stored)) await this.remove(stored);
+      if (stored !== undefined && isManaged(stored)) await this.remove(stored, node);
       return;
     }
-    if (this.currentHash(node) === desired.hash) return;
+    if (!this.needsWrite(node, desired.hash)) return;
+    const name = nodeStateName(this.instance, node);
+    const labels = this.labels(node);
     if (stored === undefined) {
-      await this.client.create(collectionPath(NODE_STATES), {
-        apiVersion: apiVersionOf(NODE_STATES),
-        kind: NODE_STATES.kind,
-        metadata: {
-          name: node,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
-          annotations: { [CONTENT_HASH_ANNOTATION]: desired.hash },
-        },
-        spec: desired.spec,
-      });
+      try {
+        await this.client.create(collectionPath(NODE_STATES), {
+          apiVersion: apiVersionOf(NODE_STATES),
+          kind: NODE_STATES.kind,
+          metadata: { name, labels, annotations: { [CONTENT_HASH_ANNOTATION]: desired.hash } },
+          spec: desired.spec,
+        });
+      } catch (e) {
+        if (isAlreadyExists(e)) await this.explainNameTaken(name, node, e);
+        throw e;
+      }
       this.metrics.nodeStateWritten("create");
-      this.log.debug("NodeState created", { node, hash: desired.hash });
+      this.log.debug("NodeState created", { node, nodeState: name, hash: desired.hash });
     } else {
       await this.client.jsonPatch(
-        objectPath(NODE_STATES, node),
-        updateOperations(stored, desired.spec, desired.hash),
+        objectPath(NODE_STATES, name),
+        updateOperations(stored, desired.spec, desired.hash, labels),
       );
       this.metrics.nodeStateWritten("update");
-      this.log.debug("NodeState updated", { node, hash: desired.hash, previous: contentHashOf(stored) });
+      this.log.debug("NodeState updated", {
+        node,
+        nodeState: name,
+        hash: desired.hash,
+        previous: contentHashOf(stored),
+      });
     }
     this.written.set(node, desired.hash);
   }
 
-  private async remove(stored: CachedNodeState): Promise<void> {
-    const node = stored.metadata.name;
+  /**
+   * A create found the name taken by a NodeState this instance's cache does not show: another
+   * instance's (whose names can collide with node names that contain a dot). Throws what it is.
+   */
+  private async explainNameTaken(name: string, node: string, cause: unknown): Promise<void> {
+    let existing: KubeObject;
     try {
-      await this.client.delete(objectPath(NODE_STATES, node), {
+      existing = await this.client.get<KubeObject>(objectPath(NODE_STATES, name));
+    } catch {
+      // Raced with its deletion, or not readable: the create's own error says enough.
+      return;
+    }
+    // This instance's own, not in the cache yet: the retry finds it there.
+    if (instanceOf(existing.metadata) === this.instance) return;
+    const label = existing.metadata.labels?.[INSTANCE_LABEL];
+    const owner =
+      label === undefined
+        ? "it has no kubelvs.io/instance label"
+        : `it is labelled kubelvs.io/instance=${label}`;
+    throw new Error(
+      `NodeState ${name} (node ${node}, ${describeInstance(this.instance)}) already exists and is not this instance's: ${owner}`,
+      { cause },
+    );
+  }
+
+  private async remove(stored: CachedNodeState, node: string): Promise<void> {
+    try {
+      await this.client.delete(objectPath(NODE_STATES, stored.metadata.name), {
         apiVersion: "v1",
         kind: "DeleteOptions",
         preconditions: { uid: stored.metadata.uid },
@@ -117,16 +190,26 @@ export class NodeStateController {
     }
     this.written.delete(node);
     this.metrics.nodeStateWritten("delete");
-    this.log.info("NodeState deleted: its node is gone", { node });
+    this.log.info("NodeState deleted: its node is gone", { node, nodeState: stored.metadata.name });
   }
 }
 
-function isManaged(stored: CachedNodeState): boolean {
+function isManaged(stored: KubeObject): boolean {
   return stored.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
 }
 
-/** The JSON patch that replaces the spec, guarded by the hash the cache shows. */
-export function updateOperations(stored: CachedNodeState, spec: unknown, hash: string): JsonPatchOperation[] {
+/** The labels (of `wanted`) the stored NodeState lacks or has with another value. */
+function missingLabels(stored: KubeObject, wanted: Record<string, string>): [string, string][] {
+  return Object.entries(wanted).filter(([key, value]) => stored.metadata.labels?.[key] !== value);
+}
+
+/** The JSON patch that replaces the spec, guarded by the hash the cache shows, and sets the labels. */
+export function updateOperations(
+  stored: CachedNodeState,
+  spec: unknown,
+  hash: string,
+  labels: Record<string, string>,
+): JsonPatchOperation[] {
   const ops: JsonPatchOperation[] = [];
   const annotations = stored.metadata.annotations;
   const hashPath = `/metadata/annotations/${jsonPointerKey(CONTENT_HASH_ANNOTATION)}`;
@@ -138,9 +221,10 @@ export function updateOperations(stored: CachedNodeState, spec: unknown, hash: s
     ops.push({ op: "add", path: hashPath, value: hash });
   }
   if (stored.metadata.labels === undefined) {
-    ops.push({ op: "add", path: "/metadata/labels", value: { [MANAGED_BY_LABEL]: MANAGED_BY } });
-  } else if (stored.metadata.labels[MANAGED_BY_LABEL] !== MANAGED_BY) {
-    ops.push({ op: "add", path: `/metadata/labels/${jsonPointerKey(MANAGED_BY_LABEL)}`, value: MANAGED_BY });
+    ops.push({ op: "add", path: "/metadata/labels", value: labels });
+  } else {
+    for (const [key, value] of missingLabels(stored, labels))
+      ops.push({ op: "add", path: `/metadata/labels/${jsonPointerKey(key)}`, value });
   }
   ops.push({ op: "add", path: "/spec", value: spec });
   return ops;

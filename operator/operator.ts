@@ -5,6 +5,10 @@
 //
 // Keys: "render" (run the renderer), "NodeState/<node>", "VrrpGroup/<name>",
 // "VirtualService/<namespace>/<name>".
+//
+// One operator serves one kubelvs instance (instance.ts): it caches every group and service (a
+// service belongs to the instance of the group it attaches to), but renders, and writes the status
+// of, its instance's only; it caches, writes and reads the reports of its instance's NodeStates only.
 import type { NodeStateStatus } from "../crds/schema/node-state.js";
 import type { VirtualServiceStatus } from "../crds/schema/virtual-service.js";
 import type { VrrpGroupStatus } from "../crds/schema/vrrp-group.js";
@@ -24,6 +28,13 @@ import {
   type VrrpGroupObject,
 } from "./cluster-objects.js";
 import { EventRecorder } from "./events.js";
+import {
+  UNNAMED_INSTANCE,
+  checkInstanceName,
+  defaultLeaseName,
+  instanceOf,
+  nodeStateSelector,
+} from "./instance.js";
 import type { KubeClient } from "./kube/client.js";
 import { Informer, type InformerHandlers } from "./kube/informer.js";
 import {
@@ -57,6 +68,8 @@ export interface LeaderElectionSettings {
 export interface OperatorOptions {
   client: KubeClient;
   log: Logger;
+  /** The kubelvs instance served; default the unnamed one (groups without a kubelvs.io/instance label). */
+  instance?: string;
   /** This replica's name in the Lease and in Events. */
   identity: string;
   leaderElection: LeaderElectionSettings;
@@ -70,7 +83,7 @@ export interface OperatorOptions {
 }
 
 export const DEFAULT_LEADER_ELECTION: Omit<LeaderElectionSettings, "namespace"> = {
-  name: "kubelvs-operator",
+  name: defaultLeaseName(UNNAMED_INSTANCE),
   ...DEFAULT_LEASE_TIMING,
 };
 
@@ -102,7 +115,11 @@ export class Operator {
 
   constructor(private readonly options: OperatorOptions) {
     const { client } = options;
-    this.log = options.log.child({ component: "operator" });
+    const instance = checkInstanceName(options.instance ?? UNNAMED_INSTANCE);
+    this.log = options.log.child({
+      component: "operator",
+      ...(instance === UNNAMED_INSTANCE ? {} : { instance }),
+    });
     this.metrics =
       options.metrics ??
       new OperatorMetrics({
@@ -116,18 +133,29 @@ export class Operator {
           secrets: this.secrets.size,
         }),
       });
-    const informer = <T extends KubeObject>(resource: ResourceType, transform: (o: KubeObject) => T) =>
-      new Informer<T>({ client, resource, transform, log: this.log });
+    const informer = <T extends KubeObject>(
+      resource: ResourceType,
+      transform: (o: KubeObject) => T,
+      labelSelector?: string,
+    ) =>
+      new Informer<T>({
+        client,
+        resource,
+        transform,
+        log: this.log,
+        ...(labelSelector === undefined ? {} : { labelSelector }),
+      });
     this.nodes = informer(NODES, trimNode);
     this.namespaces = informer(NAMESPACES, trimNamespace);
     this.groups = informer(VRRP_GROUPS, trimVrrpGroup);
     this.services = informer(VIRTUAL_SERVICES, trimVirtualService);
-    this.nodeStates = informer(NODE_STATES, trimNodeState);
+    this.nodeStates = informer(NODE_STATES, trimNodeState, nodeStateSelector(instance));
     this.informers = [this.nodes, this.namespaces, this.groups, this.services, this.nodeStates];
     this.secrets = new SecretWatcher(client, this.log, () => this.enqueue(RENDER));
     const staleAfterMs = options.staleReportAfterMs ?? 100_000;
     this.reports = new ReportIndex(staleAfterMs);
     this.renderer = new RenderController({
+      instance,
       nodes: this.nodes,
       namespaces: this.namespaces,
       groups: this.groups,
@@ -138,6 +166,7 @@ export class Operator {
     this.groupStatus = new StatusWriter<VrrpGroupStatus>(client, VRRP_GROUPS);
     this.serviceStatus = new StatusWriter<VirtualServiceStatus>(client, VIRTUAL_SERVICES);
     this.nodeStateController = new NodeStateController(
+      instance,
       client,
       this.nodeStates,
       this.renderer,
@@ -222,13 +251,17 @@ export class Operator {
       onUpdate: (old, next) => {
         if (
           old.metadata.generation !== next.metadata.generation ||
-          old.metadata.deletionTimestamp !== next.metadata.deletionTimestamp
+          old.metadata.deletionTimestamp !== next.metadata.deletionTimestamp ||
+          // Relabelled into or out of an instance (labels do not bump the generation).
+          instanceOf(old.metadata) !== instanceOf(next.metadata)
         )
           render();
-        // Its own status write coming back needs nothing; someone else's is put back to what it should say.
+        // Its own status write coming back needs nothing; someone else's is put back to what it should
+        // say — on this instance's objects only: another instance's operator writes the others.
         else if (
           canonicalJSON(old.status) !== canonicalJSON(next.status) &&
-          !writer.acknowledge(next.metadata, next.status)
+          !writer.acknowledge(next.metadata, next.status) &&
+          this.renderer.serves(statusKey(next))
         )
           this.enqueue(statusKey(next));
       },
@@ -253,19 +286,18 @@ export class Operator {
     this.nodes.addHandlers(onRelevantChange<CachedNode>());
     this.namespaces.addHandlers(onRelevantChange<CachedNamespace>());
 
-    const nodeStateChanged = (
-      node: string,
-      old: CachedNodeState | undefined,
-      next: CachedNodeState | undefined,
-    ) => {
+    const nodeStateChanged = (old: CachedNodeState | undefined, next: CachedNodeState | undefined) => {
+      // Labelled as this instance's but not named like one of its NodeStates: not the operator's.
+      const node = this.nodeStateController.nodeOf((next ?? old)!);
+      if (node === undefined) return;
       this.nodeStateController.observed(node);
       if (contentHashOf(old) !== contentHashOf(next) || next === undefined) this.enqueue(nodeStateKey(node));
       if (canonicalJSON(old?.status) !== canonicalJSON(next?.status)) this.reportChanged(node, next?.status);
     };
     this.nodeStates.addHandlers({
-      onAdd: (o) => nodeStateChanged(o.metadata.name, undefined, o),
-      onUpdate: (old, next) => nodeStateChanged(next.metadata.name, old, next),
-      onDelete: (o) => nodeStateChanged(o.metadata.name, o, undefined),
+      onAdd: (o) => nodeStateChanged(undefined, o),
+      onUpdate: (old, next) => nodeStateChanged(old, next),
+      onDelete: (o) => nodeStateChanged(o, undefined),
     });
   }
 

@@ -1,6 +1,8 @@
 // Runs the renderer over the informer caches and publishes the result: the desired NodeState spec
 // and content hash of every node, and each VrrpGroup's and VirtualService's verdict. It writes
 // nothing itself; it tells the per-kind controllers which of their keys the new result changed.
+// The caches hold every group and service of the cluster; only the instance's members are rendered
+// (instance-membership.ts), and only they have a verdict here.
 import type { NodeStateSpec } from "../crds/schema/node-state.js";
 import { canonicalJSON } from "../core/render/content-hash.js";
 import { render, type Problem, type RenderOutput } from "../core/render/render.js";
@@ -15,6 +17,8 @@ import {
   type VirtualServiceObject,
   type VrrpGroupObject,
 } from "./cluster-objects.js";
+import { instanceMembers } from "./instance-membership.js";
+import { instanceOf } from "./instance.js";
 import type { Informer } from "./kube/informer.js";
 import { NodeStateHasher } from "./node-state-hash.js";
 import type { SecretWatcher } from "./secret-watcher.js";
@@ -33,6 +37,8 @@ export interface RenderSnapshot {
   servicesByGroup: Map<string, string[]>;
   /** Keyed "VrrpGroup/name" or "VirtualService/namespace/name". */
   problems: Map<string, Problem>;
+  /** The status keys of the groups and services this instance serves: the only ones it writes. */
+  members: Set<string>;
   /** metadata.generation of each group and service the verdicts were computed from (same keys). */
   generations: Map<string, number | undefined>;
   /** What each group's and service's status depends on in this result (same keys). */
@@ -41,6 +47,8 @@ export interface RenderSnapshot {
 }
 
 export interface RenderSources {
+  /** The instance whose groups and services are rendered. */
+  instance: string;
   nodes: Informer<CachedNode>;
   namespaces: Informer<CachedNamespace>;
   groups: Informer<VrrpGroupObject>;
@@ -68,17 +76,26 @@ export class RenderController {
     return this.current;
   }
 
+  /** True when the latest render counts this status key among the instance's groups and services. */
+  serves(statusKey: string): boolean {
+    return this.current?.members.has(statusKey) ?? false;
+  }
+
   /**
    * Renders and publishes a new snapshot; returns the status keys ("VrrpGroup/…",
    * "VirtualService/…") whose verdict, carrying group, selected nodes or generation changed.
    */
   async reconcile(): Promise<string[]> {
-    const { nodes, namespaces, groups, services, secrets } = this.sources;
-    const groupObjects = groups.list();
-    secrets.want(referencedSecrets(groupObjects));
+    const { instance, nodes, namespaces, groups, services, secrets } = this.sources;
+    const allGroups = groups.list();
+    secrets.want(referencedSecrets(allGroups.filter((g) => instanceOf(g.metadata) === instance)));
     // A Secret not listed yet would read as missing: wait for it rather than report SecretMissing.
     await secrets.waitForSync(SECRET_SYNC_TIMEOUT_MS);
-    const serviceObjects = services.list();
+    const { groups: groupObjects, services: serviceObjects } = instanceMembers(
+      instance,
+      allGroups,
+      services.list(),
+    );
     const output = render({
       nodes: nodes.list().map(nodeInfo),
       namespaces: namespaces.list().map(namespaceInfo),
@@ -144,6 +161,7 @@ function snapshotOf(
     serviceGroups: output.serviceGroups,
     servicesByGroup,
     problems,
+    members: new Set(fingerprints.keys()),
     generations,
     fingerprints,
     problemCounts,

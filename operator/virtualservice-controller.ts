@@ -27,7 +27,8 @@ export class VirtualServiceController {
 
   async reconcile(namespace: string, name: string): Promise<StatusReconcileResult> {
     const service = this.services.get(name, namespace);
-    if (service === undefined) {
+    // Gone, or attached to another instance's group: that instance's operator writes its status.
+    if (service === undefined || !this.renderer.serves(serviceKey(namespace, name))) {
       this.writer.forget({ name, namespace });
       return {};
     }

@@ -47,7 +47,8 @@ export class VrrpGroupController {
 
   async reconcile(name: string): Promise<StatusReconcileResult> {
     const group = this.groups.get(name);
-    if (group === undefined) {
+    // Gone, or another instance's group: that instance's operator writes its status.
+    if (group === undefined || !this.renderer.serves(groupKey(name))) {
       this.writer.forget({ name });
       return {};
     }

@@ -1,6 +1,9 @@
 // The agent's Kubernetes mode: watch this node's NodeState (and nothing else), apply its spec with
 // the same engine as standalone mode whenever the spec changes, and report the agent's state into
-// the NodeState's status.
+// the NodeState's status. With several kubelvs instances in the cluster, each node has one
+// NodeState per instance (operator/instance.ts); the agent follows its instance's only, by name and
+// by label, so a node whose name happens to look like another instance's NodeState name never
+// reads or reports into that one.
 //
 // The data plane never depends on the API server: when it is unreachable the watch retries with
 // backoff while VRRP runs on with the last spec; when it returns, the watch re-lists and a changed
@@ -11,6 +14,12 @@ import type { NodeStateSpec } from "../../crds/schema/node-state.js";
 import { contentHash } from "../../core/render/content-hash.js";
 import type { Logger } from "../../core/log.js";
 import { CONTENT_HASH_ANNOTATION } from "../../operator/cluster-objects.js";
+import {
+  UNNAMED_INSTANCE,
+  checkInstanceName,
+  nodeStateName,
+  nodeStateSelector,
+} from "../../operator/instance.js";
 import { KubeClient, inClusterKubeConfig, isNotFound, loadKubeConfig } from "../../operator/kube/client.js";
 import { Informer, withoutManagedFields } from "../../operator/kube/informer.js";
 import { NODE_STATES, statusPath, type KubeObject } from "../../operator/kube/resources.js";
@@ -27,6 +36,8 @@ export interface ManagedAgent {
 export interface KubernetesModeOptions {
   agent: ManagedAgent;
   nodeName: string;
+  /** The kubelvs instance whose NodeState to follow; default the unnamed one (NodeState = node name). */
+  instance?: string;
   log: Logger;
   /** A kubeconfig file; without it, the in-cluster service account when running in a Pod, else the default search. */
   kubeconfig?: string;
@@ -80,7 +91,9 @@ function packageVersion(): string {
 
 export async function runKubernetesMode(options: KubernetesModeOptions): Promise<KubernetesModeHandle> {
   const { agent, nodeName } = options;
-  const log = options.log.child({ component: "kubernetes", node: nodeName });
+  const instance = checkInstanceName(options.instance ?? UNNAMED_INSTANCE);
+  const nodeState = nodeStateName(instance, nodeName);
+  const log = options.log.child({ component: "kubernetes", node: nodeName, nodeState });
   const client = options.client ?? agentKubeClient(options.kubeconfig);
   const agentVersion = options.agentVersion ?? packageVersion();
 
@@ -106,7 +119,7 @@ export async function runKubernetesMode(options: KubernetesModeOptions): Promise
         now: new Date(),
       });
       try {
-        await client.mergePatch(statusPath(NODE_STATES, nodeName), { status });
+        await client.mergePatch(statusPath(NODE_STATES, nodeState), { status });
       } catch (e) {
         // Deleted since: nothing to report into until it comes back (its add triggers a report).
         if (isNotFound(e)) nodeStateExists = false;
@@ -149,7 +162,8 @@ export async function runKubernetesMode(options: KubernetesModeOptions): Promise
   const informer = new Informer<NodeStateObject>({
     client,
     resource: NODE_STATES,
-    fieldSelector: `metadata.name=${nodeName}`,
+    fieldSelector: `metadata.name=${nodeState}`,
+    labelSelector: nodeStateSelector(instance),
     transform: withoutManagedFields,
     log,
     ...(options.watchIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.watchIdleTimeoutMs }),
