@@ -1,37 +1,45 @@
-// The VRRP core's Scheduler on the real event loop: a monotonic clock (performance.now, immune to
-// wall-clock steps) and one Node timer per timer kind.
+// The VRRP core's Scheduler on the real event loop: the kernel's monotonic clock (immune to wall-clock
+// steps) and one precise timer per timer kind. Node's setTimeout would do in principle, but it rounds to
+// whole milliseconds against a cached loop time and fires 1-2 ms late on average; the RFC timers must be
+// kept within a few milliseconds and two Backups' Skew_Times can differ by under 2 ms (10 ms adverts), so
+// the timers are timerfds with microsecond deadlines (native/).
+import type { PreciseTimer } from "../../native/kernel.js";
 import type { Scheduler, TimerKind } from "../vrrp/ports.js";
 
-export class TimerScheduler implements Scheduler {
-  private readonly timers = new Map<TimerKind, NodeJS.Timeout>();
+/** Where the clock and the timers come from: the kernel edge, or a fake in tests. */
+export interface TimerSource {
+  monotonicNowMs(): number;
+  createTimer(onFire: () => void): PreciseTimer;
+}
 
-  constructor(private readonly onFire: (kind: TimerKind) => void) {}
+export class TimerScheduler implements Scheduler {
+  private readonly timers = new Map<TimerKind, PreciseTimer>();
+
+  constructor(
+    private readonly source: TimerSource,
+    private readonly onFire: (kind: TimerKind) => void,
+  ) {}
 
   now(): number {
-    return performance.now();
+    return this.source.monotonicNowMs();
   }
 
   setTimer(kind: TimerKind, atMs: number): void {
-    this.cancelTimer(kind);
-    // Node timers have millisecond resolution and never fire early when rounded up; the core's
-    // deadlines carry microseconds (Skew_Time), so the error is below 1 ms plus event-loop latency.
-    const delay = Math.max(0, Math.ceil(atMs - performance.now()));
-    this.timers.set(
-      kind,
-      setTimeout(() => {
-        this.timers.delete(kind);
-        this.onFire(kind);
-      }, delay),
-    );
+    let timer = this.timers.get(kind);
+    if (timer === undefined) {
+      timer = this.source.createTimer(() => this.onFire(kind));
+      this.timers.set(kind, timer);
+    }
+    timer.arm(atMs);
   }
 
   cancelTimer(kind: TimerKind): void {
-    const t = this.timers.get(kind);
-    if (t !== undefined) clearTimeout(t);
-    this.timers.delete(kind);
+    this.timers.get(kind)?.disarm();
   }
 
-  cancelAll(): void {
-    for (const kind of [...this.timers.keys()]) this.cancelTimer(kind);
+  /** Cancels every timer and releases them (their file descriptors); the scheduler is done. */
+  close(): void {
+    for (const timer of this.timers.values()) timer.close();
+    this.timers.clear();
   }
 }

@@ -11,6 +11,7 @@ import { canonicalAddress } from "../vrrp/address.js";
 import type { VirtualAddress } from "../vrrp/config.js";
 import { encodeAdvert, type VrrpAdvert } from "../vrrp/packet.js";
 import type {
+  AdvertSchedule,
   AnnounceRequest,
   TransitionEvent,
   VrrpActionSink,
@@ -135,7 +136,7 @@ export class VrrpGroupRunner {
     await this.removeStaleVips(addresses);
 
     const config = toInstanceConfig(this.group, this.iface);
-    this.scheduler = new TimerScheduler((kind) => this.instance?.timerFired(kind));
+    this.scheduler = new TimerScheduler(kernel, (kind) => this.instance?.timerFired(kind));
     this.instance = new VrrpInstance(config, { scheduler: this.scheduler, actions: this.actionSink() });
 
     // Link states before start: a weight-0 tracked interface that is down must hold the group in Fault.
@@ -218,7 +219,7 @@ export class VrrpGroupRunner {
     this.stopped = true;
     this.stopScripts();
     this.instance?.stop();
-    this.scheduler?.cancelAll();
+    this.scheduler?.close();
     if (this.instance && this.iface) this.deps.hub.detach(this.family, this.iface.ifindex, this.instance);
     this.addressWatch?.close();
     this.linkWatch?.close();
@@ -287,6 +288,7 @@ export class VrrpGroupRunner {
 
   private actionSink(): VrrpActionSink {
     return {
+      startAdvertising: (advert, intervalMs) => this.startAdvertising(advert, intervalMs),
       sendAdvert: (advert) => this.sendAdvert(advert),
       becomeMaster: () => {
         this.isMaster = true;
@@ -303,25 +305,58 @@ export class VrrpGroupRunner {
     };
   }
 
-  private sendAdvert(advert: VrrpAdvert): void {
+  /**
+   * The Master's adverts: encoded once, then sent every interval by the addon without entering JavaScript
+   * (an idle Master costs a timer wake-up and a sendmsg per advert, like keepalived).
+   */
+  private startAdvertising(advert: VrrpAdvert, intervalMs: number): AdvertSchedule {
     this.lastAdvert = advert;
     const iface = this.iface!;
-    const config = this.instance!.instanceConfig;
+    const transmission = this.deps.hub
+      .transport(this.family)
+      .startPeriodic(
+        this.advertDatagrams(advert),
+        { ifindex: iface.ifindex, source: iface.primaryAddress },
+        intervalMs,
+        (error) => this.log.warn("advert not sent", { err: error }),
+      );
+    return {
+      get rounds() {
+        return transmission.rounds;
+      },
+      update: (next) => {
+        this.lastAdvert = next;
+        transmission.update(this.advertDatagrams(next));
+      },
+      stop: () => transmission.stop(),
+    };
+  }
+
+  private sendAdvert(advert: VrrpAdvert): void {
+    const iface = this.iface!;
     const transport = this.deps.hub.transport(this.family);
-    const destinations = config.unicastPeers.length > 0 ? config.unicastPeers : [VRRP_MULTICAST[this.family]];
-    for (const destination of destinations) {
-      // v3's checksum covers the destination, so each unicast peer gets its own encoding.
-      const payload = encodeAdvert(advert, {
-        src: iface.primaryAddress,
-        dst: destination,
-        checksumVariant: config.checksumVariant,
-      });
+    for (const { payload, destination } of this.advertDatagrams(advert)) {
       try {
         transport.send(payload, { ifindex: iface.ifindex, source: iface.primaryAddress, destination });
       } catch (e) {
         this.log.warn("advert not sent", { destination, err: e });
       }
     }
+  }
+
+  /** The advert for the multicast group, or for each unicast peer: v3's checksum covers the destination. */
+  private advertDatagrams(advert: VrrpAdvert): { payload: Buffer; destination: string }[] {
+    const source = this.iface!.primaryAddress;
+    const config = this.instance!.instanceConfig;
+    const destinations = config.unicastPeers.length > 0 ? config.unicastPeers : [VRRP_MULTICAST[this.family]];
+    return destinations.map((destination) => ({
+      destination,
+      payload: encodeAdvert(advert, {
+        src: source,
+        dst: destination,
+        checksumVariant: config.checksumVariant,
+      }),
+    }));
   }
 
   private placeAddresses(links: { index: number; name: string }[]): Map<string, PlacedAddress> {

@@ -2,8 +2,8 @@
 //  - on becoming Master: one burst of garp_master_repeat messages, right after the first advert;
 //  - garp_master_delay later (if not 0 and still Master): the same burst again;
 //  - every garp_master_refresh (if not 0) while Master: a burst of garp_master_refresh_repeat. keepalived checks
-//    the refresh on each advert it sends; so does this schedule: the refresh goes out with the first advert
-//    at or after the period, and the next period starts then.
+//    the refresh on each advert it sends, so the refresh goes out with the first advert at or after the period
+//    and the next period starts then; the core keeps that timing with a timer aligned to the advert ticks.
 // Leaving Master drops whatever is pending.
 import type { GarpConfig } from "./config.js";
 import type { AnnounceReason } from "./ports.js";
@@ -22,7 +22,7 @@ export interface BecomeMasterPlan {
 }
 
 export class GarpSchedule {
-  private refreshDueUs: number | undefined;
+  private nextRefreshUs: number | undefined;
   private delayedPending = false;
 
   constructor(private config: GarpConfig) {}
@@ -31,8 +31,8 @@ export class GarpSchedule {
   reconfigure(config: GarpConfig, nowUsIfMaster?: number): void {
     this.config = config;
     if (nowUsIfMaster === undefined) return;
-    if (config.masterRefreshMs === 0) this.refreshDueUs = undefined;
-    else this.refreshDueUs ??= nowUsIfMaster + config.masterRefreshMs * 1000;
+    if (config.masterRefreshMs === 0) this.nextRefreshUs = undefined;
+    else this.nextRefreshUs ??= nowUsIfMaster + config.masterRefreshMs * 1000;
   }
 
   private burst(reason: AnnounceReason, repeat: number): AnnounceBurst | undefined {
@@ -41,7 +41,7 @@ export class GarpSchedule {
 
   onBecomeMaster(nowUs: number): BecomeMasterPlan {
     const { masterRepeat, masterDelayMs, masterRefreshMs } = this.config;
-    this.refreshDueUs = masterRefreshMs > 0 ? nowUs + masterRefreshMs * 1000 : undefined;
+    this.nextRefreshUs = masterRefreshMs > 0 ? nowUs + masterRefreshMs * 1000 : undefined;
     this.delayedPending = masterDelayMs > 0 && masterRepeat > 0;
     return {
       now: this.burst("become-master", masterRepeat),
@@ -56,15 +56,20 @@ export class GarpSchedule {
     return this.burst("master-delay", this.config.masterRepeat);
   }
 
-  /** The Master sent a periodic advert: a refresh burst if one is due. */
-  onAdvertSent(nowUs: number): AnnounceBurst | undefined {
-    if (this.refreshDueUs === undefined || nowUs < this.refreshDueUs) return undefined;
-    this.refreshDueUs = nowUs + this.config.masterRefreshMs * 1000;
+  /** When the next refresh is due (microseconds) while Master, if refreshing is on. */
+  get refreshDueUs(): number | undefined {
+    return this.nextRefreshUs;
+  }
+
+  /** The refresh timer went off (at an advert tick at or after the due time): the burst, if due. */
+  onRefreshTimer(nowUs: number): AnnounceBurst | undefined {
+    if (this.nextRefreshUs === undefined || nowUs < this.nextRefreshUs) return undefined;
+    this.nextRefreshUs = nowUs + this.config.masterRefreshMs * 1000;
     return this.burst("refresh", this.config.masterRefreshRepeat);
   }
 
   onLeaveMaster(): void {
-    this.refreshDueUs = undefined;
+    this.nextRefreshUs = undefined;
     this.delayedPending = false;
   }
 }

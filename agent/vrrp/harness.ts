@@ -83,7 +83,7 @@ export function packetFrom(config: VrrpInstanceConfig, from: AdvertFrom): { byte
 
 export function createHarness(config: VrrpInstanceConfig, clock = new FakeClock()): Harness {
   const scheduler = clock.scheduler();
-  const sink = new RecordingActionSink(() => clock.now());
+  const sink = new RecordingActionSink(clock);
   const instance = new VrrpInstance(config, { scheduler, actions: sink });
   scheduler.bind((kind) => instance.timerFired(kind));
   return {

@@ -5,12 +5,12 @@ import type { VrrpAdvert } from "./packet.js";
 
 /** The instance's timers: one of each kind at most, re-arming a kind replaces it. */
 export type TimerKind =
-  /** Master: the Adver_Timer */
-  | "advert"
   /** Backup: the Master_Down_Timer */
   | "master-down"
   /** Master: the second gratuitous ARP burst (garp_master_delay) */
-  | "garp-delay";
+  | "garp-delay"
+  /** Master: the periodic gratuitous ARP refresh (garp_master_refresh) */
+  | "garp-refresh";
 
 /**
  * Monotonic clock and timers in milliseconds. Values may carry a fraction: the core computes in whole
@@ -79,12 +79,32 @@ export interface VrrpLogEntry {
 }
 
 /**
+ * The Master's Adver_Timer, run by the I/O layer: the same advert every interval. The core hands the whole
+ * period to the I/O layer because a Master's adverts never change between events, so the steady state
+ * needs no work from the core (the agent sends them from native code without entering JavaScript).
+ */
+export interface AdvertSchedule {
+  /** Adverts sent so far by this schedule, the first (immediate) one included. */
+  readonly rounds: number;
+  /** The next rounds carry this advert (a new priority, addresses...); the phase is kept, nothing is sent now. */
+  update(advert: VrrpAdvert): void;
+  /** Stops sending; idempotent. */
+  stop(): void;
+}
+
+/**
  * What the core asks the I/O layer to do, in the order it must happen. On becoming Master the calls come
- * back to back in one turn: sendAdvert, becomeMaster, announce, transition; the I/O layer sends the first
- * advert and the gratuitous ARPs in the same millisecond.
+ * back to back in one turn: startAdvertising, becomeMaster, announce, transition; the I/O layer sends the
+ * first advert and the gratuitous ARPs in the same millisecond.
  */
 export interface VrrpActionSink {
-  /** Send this advert (to the multicast group, or to every unicast peer); encode with the instance's checksum variant. */
+  /**
+   * Send this advert now and then every `intervalMs` (RFC 5798 Adver_Timer), phase-locked to this call,
+   * until the schedule is stopped. At most one schedule runs per instance: the core stops the previous one
+   * first. Encode for the multicast group or each unicast peer with the instance's checksum variant.
+   */
+  startAdvertising(advert: VrrpAdvert, intervalMs: number): AdvertSchedule;
+  /** Send this advert once (a priority-0 resign, or the answer to a lower-priority Master). */
   sendAdvert(advert: VrrpAdvert): void;
   /** Add the virtual addresses (and, in accept mode, let them answer). */
   becomeMaster(addresses: readonly VirtualAddress[]): void;

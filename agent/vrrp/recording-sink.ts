@@ -1,7 +1,22 @@
 // An ActionSink that records every action with the time it was asked for: the tests' view of an instance.
+// It runs the Master's advert schedule on the test's clock the way the agent's I/O layer does (send now,
+// then every interval, phase-locked), recording each advert as a sendAdvert.
 import type { VirtualAddress } from "./config.js";
 import type { VrrpAdvert } from "./packet.js";
-import type { AnnounceRequest, TransitionEvent, VrrpActionSink, VrrpLogEntry } from "./ports.js";
+import type {
+  AdvertSchedule,
+  AnnounceRequest,
+  TransitionEvent,
+  VrrpActionSink,
+  VrrpLogEntry,
+} from "./ports.js";
+
+/** The part of the fake clock the sink needs. */
+export interface SinkClock {
+  now(): number;
+  /** Runs `run` at `atMs`; returns a cancel function. */
+  at(atMs: number, run: () => void): () => void;
+}
 
 export type RecordedAction =
   | { readonly type: "sendAdvert"; readonly atMs: number; readonly advert: VrrpAdvert }
@@ -21,15 +36,62 @@ export class RecordingActionSink implements VrrpActionSink {
   readonly logs: VrrpLogEntry[] = [];
   /** Whether the virtual addresses are currently up, as the I/O layer would have them. */
   holdsAddresses = false;
+  /** Running advert schedules: how to halt each, and when its next advert is due. */
+  private readonly schedules = new Map<() => void, number>();
 
   constructor(
-    private readonly now: () => number,
+    private readonly clock: SinkClock,
     private readonly onSend?: (advert: VrrpAdvert) => void,
   ) {}
+
+  private now(): number {
+    return this.clock.now();
+  }
 
   sendAdvert(advert: VrrpAdvert): void {
     this.actions.push({ type: "sendAdvert", atMs: this.now(), advert });
     this.onSend?.(advert);
+  }
+
+  startAdvertising(first: VrrpAdvert, intervalMs: number): AdvertSchedule {
+    // in whole microseconds, like the core, so deadlines come out exact
+    const phaseUs = Math.round(this.now() * 1000);
+    const intervalUs = Math.round(intervalMs * 1000);
+    let advert = first;
+    let rounds = 0;
+    let cancel: (() => void) | undefined;
+    const halt = (): void => {
+      cancel?.();
+      this.schedules.delete(halt);
+    };
+    const round = (): void => {
+      rounds++;
+      this.sendAdvert(advert);
+      const nextAtMs = (phaseUs + rounds * intervalUs) / 1000;
+      this.schedules.set(halt, nextAtMs);
+      cancel = this.clock.at(nextAtMs, round);
+    };
+    round();
+    return {
+      get rounds() {
+        return rounds;
+      },
+      update: (next) => {
+        advert = next;
+      },
+      stop: halt,
+    };
+  }
+
+  /** The host died: every advert schedule stops with it. */
+  haltSchedules(): void {
+    for (const halt of [...this.schedules.keys()]) halt();
+  }
+
+  /** When the next scheduled advert is due (the Adver_Timer's deadline), for assertions; undefined when none runs. */
+  nextAdvertAt(): number | undefined {
+    const due = [...this.schedules.values()];
+    return due.length === 0 ? undefined : Math.min(...due);
   }
 
   becomeMaster(addresses: readonly VirtualAddress[]): void {

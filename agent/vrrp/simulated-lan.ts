@@ -50,10 +50,7 @@ export class SimulatedLan {
 
   private createNode(config: VrrpInstanceConfig): LanNode {
     const scheduler = this.clock.scheduler();
-    const sink = new RecordingActionSink(
-      () => this.clock.now(),
-      (advert) => this.transmit(config.name, advert),
-    );
+    const sink = new RecordingActionSink(this.clock, (advert) => this.transmit(config.name, advert));
     const instance = new VrrpInstance(config, { scheduler, actions: sink });
     scheduler.bind((kind) => instance.timerFired(kind));
     const node: LanNode = { name: config.name, instance, scheduler, sink, crashed: false };
@@ -72,6 +69,7 @@ export class SimulatedLan {
     const node = this.node(name);
     node.crashed = true;
     node.scheduler.dispose();
+    node.sink.haltSchedules();
     node.sink.holdsAddresses = false;
   }
 

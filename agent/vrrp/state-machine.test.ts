@@ -94,7 +94,7 @@ describe("VRRPv3 Master_Adver_Interval adoption", () => {
     assert.equal(runUntilMaster(h), ms(100, 180.468));
     // as Master it advertises at its own interval again
     assert.equal(h.instance.status().masterAdvertIntervalMs, 1000);
-    assert.equal(h.scheduler.deadline("advert"), ms(100, 180.468, 1000));
+    assert.equal(h.sink.nextAdvertAt(), ms(100, 180.468, 1000));
   });
 
   test("the interval follows the Master when it changes", () => {
@@ -161,7 +161,7 @@ describe("priority 0 (resign)", () => {
         [at + 400, 100],
       ],
     );
-    assert.equal(h.scheduler.deadline("advert"), at + 1400);
+    assert.equal(h.sink.nextAdvertAt(), at + 1400);
     assert.equal(h.instance.state, "master");
   });
 });
@@ -257,7 +257,7 @@ describe("Master tie-break and higher priority", () => {
         h.sink.actions.filter((a) => a.atMs === at + 500).map((a) => a.type),
         ["leaveMaster", "transition"],
       );
-      assert.equal(h.scheduler.deadline("advert"), undefined);
+      assert.equal(h.sink.nextAdvertAt(), undefined);
       assert.equal(h.scheduler.deadline("master-down"), at + 500 + 3609.375);
     });
 
@@ -479,6 +479,47 @@ describe("VRRPv2 simple password and unicast", () => {
   });
 });
 
+describe("the Master's advert schedule (run by the I/O layer)", () => {
+  test("one schedule from becoming Master; a priority change rides on it; the counters include its rounds", () => {
+    const h = createHarness(
+      testConfig({ version: 3, advertIntervalMs: 100, trackInterfaces: [{ name: "eth1", weight: -20 }] }),
+    );
+    h.instance.start();
+    const at = runUntilMaster(h);
+    h.clock.advanceTo(at + 250);
+    assert.equal(h.instance.counters.advertsSent, 3, "at, +100, +200");
+    h.instance.interfaceChanged("eth1", false);
+    assert.equal(sentAdverts(h).length, 3, "a new priority is not sent at once ...");
+    h.clock.advanceTo(at + 300);
+    assert.deepEqual(sentAdverts(h).at(-1), { atMs: at + 300, advert: sentAdverts(h).at(-1)!.advert });
+    assert.equal(sentAdverts(h).at(-1)!.advert.priority, 80, "... but by the next advert, on the same phase");
+    h.instance.stop();
+    assert.equal(h.instance.counters.advertsSent, 5, "four scheduled and the priority-0 one");
+    assert.equal(h.instance.counters.priorityZeroSent, 1);
+    assert.equal(h.sink.nextAdvertAt(), undefined);
+  });
+
+  test("a new advert interval on reload starts a new phase at once", () => {
+    const h = createHarness(testConfig({ version: 3, advertIntervalMs: 100 }));
+    h.instance.start();
+    const at = runUntilMaster(h);
+    h.clock.advanceTo(at + 150);
+    h.instance.configChanged(testConfig({ version: 3, advertIntervalMs: 40 }));
+    assert.deepEqual(
+      sentAdverts(h).map((a) => [
+        a.atMs - at,
+        "maxAdvertIntervalCs" in a.advert ? a.advert.maxAdvertIntervalCs : 0,
+      ]),
+      [
+        [0, 10],
+        [100, 10],
+        [150, 4],
+      ],
+    );
+    assert.equal(h.sink.nextAdvertAt(), at + 190);
+  });
+});
+
 describe("stop (resign)", () => {
   test("a Master sends a priority-0 advert, removes its addresses and goes to Initialize", () => {
     const h = createHarness(testConfig({ version: 3, advertIntervalMs: 50 }));
@@ -502,7 +543,8 @@ describe("stop (resign)", () => {
       priority: 100,
     });
     assert.equal(h.instance.counters.priorityZeroSent, 1);
-    for (const kind of ["advert", "master-down", "garp-delay"] as const)
+    assert.equal(h.sink.nextAdvertAt(), undefined);
+    for (const kind of ["master-down", "garp-delay", "garp-refresh"] as const)
       assert.equal(h.scheduler.deadline(kind), undefined);
     h.clock.advanceBy(10_000);
     assert.equal(h.sink.actions.length, 3, "nothing after stop");

@@ -13,6 +13,7 @@ import { simplePasswordAuthData, tryDecodeAdvert } from "./packet.js";
 import type { DecodedAdvert, VrrpAdvert } from "./packet.js";
 import type {
   AdvertMeta,
+  AdvertSchedule,
   LogLevel,
   Scheduler,
   TimerKind,
@@ -69,7 +70,11 @@ export class VrrpInstance {
   private readonly actions: VrrpActionSink;
   private readonly tracker: PriorityTracker;
   private readonly garp: GarpSchedule;
-  readonly counters: VrrpCounters = newCounters();
+  /** Counters; advertsSent leaves out the rounds of the running advert schedule (see `counters`). */
+  private readonly tally: VrrpCounters = newCounters();
+  /** The Master's Adver_Timer, run by the I/O layer, and when its first advert went out. */
+  private advertising: AdvertSchedule | undefined;
+  private advertPhaseUs = 0;
 
   private current: VrrpState = "initialize";
   private running = false;
@@ -121,6 +126,13 @@ export class VrrpInstance {
     return this.config;
   }
 
+  /** A snapshot of the counters, the adverts the I/O layer sent on the running schedule included. */
+  get counters(): VrrpCounters {
+    const snapshot = structuredClone(this.tally);
+    snapshot.advertsSent += this.advertising?.rounds ?? 0;
+    return snapshot;
+  }
+
   /** True while the member's down timer has expired but its sync group holds it in Backup. */
   get wantsMaster(): boolean {
     return this.heldForSyncGroup;
@@ -150,7 +162,7 @@ export class VrrpInstance {
       masterAdvertIntervalMs: usToMs(this.masterAdverIntervalUs),
       faults: Object.fromEntries(this.faultSources),
       wantsMaster: this.heldForSyncGroup,
-      counters: structuredClone(this.counters),
+      counters: this.counters,
     };
   }
 
@@ -217,7 +229,7 @@ export class VrrpInstance {
         this.drop("address-list-mismatch", meta, detail);
         return;
       }
-      this.counters.addressListMismatchAccepted++;
+      this.tally.addressListMismatchAccepted++;
       this.log(
         "warn",
         "address-list-mismatch",
@@ -228,22 +240,25 @@ export class VrrpInstance {
         },
       );
     }
-    this.counters.advertsReceived++;
-    if (advert.priority === 0) this.counters.priorityZeroReceived++;
+    this.tally.advertsReceived++;
+    if (advert.priority === 0) this.tally.priorityZeroReceived++;
     if (this.current === "backup") this.backupReceived(advert, canonicalAddress(meta.src));
     else this.masterReceived(advert, canonicalAddress(meta.src));
   }
 
   timerFired(kind: TimerKind): void {
     switch (kind) {
-      case "advert":
-        if (this.current === "master") this.advertTimerFired();
-        return;
       case "master-down":
         if (this.current === "backup") this.masterDownTimerFired();
         return;
       case "garp-delay":
         if (this.current === "master") this.announce(this.garp.onDelayElapsed());
+        return;
+      case "garp-refresh":
+        if (this.current === "master") {
+          this.announce(this.garp.onRefreshTimer(this.nowUs()));
+          this.armRefreshTimer();
+        }
         return;
     }
   }
@@ -293,8 +308,12 @@ export class VrrpInstance {
       this.masterAdverIntervalUs = this.ownAdvertIntervalUs();
     }
     this.garp.reconfigure(next.garp, this.current === "master" ? this.nowUs() : undefined);
-    if (this.current === "master" && diff.changed.includes("virtualAddresses")) {
-      this.reconcileAddresses(previous);
+    if (this.current === "master") {
+      // the new interval starts a new advert phase at once; other changes ride on the running one
+      if (next.advertIntervalMs !== previous.advertIntervalMs) this.startAdvertising();
+      else this.advertising?.update(this.currentAdvert());
+      this.armRefreshTimer();
+      if (diff.changed.includes("virtualAddresses")) this.reconcileAddresses(previous);
     }
     if (!next.preempt || next.preemptDelayMs === 0) this.preemptAfterUs = undefined;
     this.log("info", "config-reloaded", `applied live: ${diff.changed.join(", ")}`, { state: this.current });
@@ -331,10 +350,44 @@ export class VrrpInstance {
   }
 
   private cancelAllTimers(): void {
-    this.scheduler.cancelTimer("advert");
+    this.stopAdvertising();
     this.scheduler.cancelTimer("master-down");
     this.scheduler.cancelTimer("garp-delay");
+    this.scheduler.cancelTimer("garp-refresh");
     this.downTimerDeadlineUs = undefined;
+  }
+
+  private currentAdvert(): VrrpAdvert {
+    return { ...this.advertTemplate, priority: this.priority };
+  }
+
+  /** Sends our advert now and hands the Adver_Timer to the I/O layer, phase-locked to now. */
+  private startAdvertising(): void {
+    this.stopAdvertising();
+    this.advertPhaseUs = this.nowUs();
+    this.advertising = this.actions.startAdvertising(this.currentAdvert(), this.config.advertIntervalMs);
+  }
+
+  private stopAdvertising(): void {
+    if (this.advertising === undefined) return;
+    this.advertising.stop();
+    this.tally.advertsSent += this.advertising.rounds;
+    this.advertising = undefined;
+  }
+
+  /**
+   * keepalived checks the refresh whenever it sends an advert, so a refresh goes out with the first advert at
+   * or after its due time: the timer is aligned to the advert ticks of the running schedule.
+   */
+  private armRefreshTimer(): void {
+    const dueUs = this.garp.refreshDueUs;
+    if (dueUs === undefined || this.advertising === undefined) {
+      this.scheduler.cancelTimer("garp-refresh");
+      return;
+    }
+    const intervalUs = this.ownAdvertIntervalUs();
+    const ticks = Math.max(0, Math.ceil((dueUs - this.advertPhaseUs) / intervalUs));
+    this.setTimer("garp-refresh", this.advertPhaseUs + ticks * intervalUs);
   }
 
   private ownAdvertIntervalUs(): number {
@@ -369,7 +422,7 @@ export class VrrpInstance {
   }
 
   private drop(reason: DropReason, meta: AdvertMeta, detail: string, level: LogLevel = "warn"): void {
-    this.counters.drops[reason]++;
+    this.tally.drops[reason]++;
     this.log(level, "advert-dropped", `dropped advert from ${meta.src}: ${reason}`, {
       reason,
       src: meta.src,
@@ -415,10 +468,11 @@ export class VrrpInstance {
     };
   }
 
+  /** One advert outside the schedule. */
   private sendAdvert(priority: number): void {
     this.actions.sendAdvert({ ...this.advertTemplate, priority });
-    this.counters.advertsSent++;
-    if (priority === 0) this.counters.priorityZeroSent++;
+    this.tally.advertsSent++;
+    if (priority === 0) this.tally.priorityZeroSent++;
   }
 
   private announce(burst: AnnounceBurst | undefined): void {
@@ -511,7 +565,7 @@ export class VrrpInstance {
       return;
     }
     // preempt: a lower-priority Master's adverts are discarded, so our down timer runs out
-    this.counters.lowerPriorityDiscarded++;
+    this.tally.lowerPriorityDiscarded++;
     this.masterAddress = src;
     this.masterPriority = advert.priority;
     this.downTimerCause = "preempt";
@@ -530,9 +584,9 @@ export class VrrpInstance {
   /** RFC 5798 6.4.3, "Master": the advert passed validation. */
   private masterReceived(advert: DecodedAdvert, src: string): void {
     if (advert.priority === 0) {
-      // another router resigned: assert ourselves at once
-      this.sendAdvert(this.priority);
-      this.setTimer("advert", this.nowUs() + this.ownAdvertIntervalUs());
+      // another router resigned: assert ourselves at once and reset the Adver_Timer (RFC 5798 6.4.3)
+      this.startAdvertising();
+      this.armRefreshTimer();
       return;
     }
     const order = advert.priority - this.priority || compareAddresses(src, this.config.primaryAddress);
@@ -559,13 +613,6 @@ export class VrrpInstance {
       },
     );
     if (this.config.advertOnLowerPriority) this.sendAdvert(this.priority);
-  }
-
-  private advertTimerFired(): void {
-    const now = this.nowUs();
-    this.sendAdvert(this.priority);
-    this.announce(this.garp.onAdvertSent(now));
-    this.setTimer("advert", now + this.ownAdvertIntervalUs());
   }
 
   private masterDownTimerFired(): void {
@@ -601,28 +648,29 @@ export class VrrpInstance {
     this.masterPriority = undefined;
     this.preemptAfterUs = undefined;
     this.masterAdverIntervalUs = this.ownAdvertIntervalUs();
-    this.sendAdvert(this.priority);
+    this.startAdvertising();
     this.actions.becomeMaster(this.config.virtualAddresses);
     const plan = this.garp.onBecomeMaster(now);
     this.announce(plan.now);
     if (plan.delayedAtUs !== undefined) this.setTimer("garp-delay", plan.delayedAtUs);
-    this.setTimer("advert", now + this.ownAdvertIntervalUs());
-    this.counters.becameMaster++;
+    this.armRefreshTimer();
+    this.tally.becameMaster++;
     this.setState("master", reason, detail);
   }
 
   /** Leaves Master without resigning: timers off, addresses removed. */
   private stopBeingMaster(): void {
-    this.scheduler.cancelTimer("advert");
+    this.stopAdvertising();
     this.scheduler.cancelTimer("garp-delay");
+    this.scheduler.cancelTimer("garp-refresh");
     this.garp.onLeaveMaster();
     this.actions.leaveMaster(this.config.virtualAddresses);
-    this.counters.releasedMaster++;
+    this.tally.releasedMaster++;
   }
 
   /** Leaves Master announcing it: priority-0 advert first so a Backup takes over after Skew_Time. */
   private resignMaster(): void {
-    this.scheduler.cancelTimer("advert");
+    this.stopAdvertising();
     this.sendAdvert(0);
     this.stopBeingMaster();
   }
@@ -682,6 +730,8 @@ export class VrrpInstance {
       from: previous,
       to: next,
     });
+    // a Master's next advert carries the new priority, on the running schedule
+    if (this.current === "master") this.advertising?.update(this.currentAdvert());
     // keepalived: a Backup whose priority rose shortens the running down timer by the smaller skew
     if (this.current === "backup" && next > previous && this.downTimerDeadlineUs !== undefined) {
       this.downTimerDeadlineUs -= oldDownUs - this.masterDownUs();

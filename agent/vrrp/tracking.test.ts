@@ -142,7 +142,7 @@ describe("PriorityTracker: scripts (keepalived vrrp_script rise/fall)", () => {
 });
 
 describe("GarpSchedule", () => {
-  test("burst now, the same burst after the delay once, refresh on adverts at or after the period", () => {
+  test("burst now, the same burst after the delay once, refresh when due and every period after", () => {
     const garp = new GarpSchedule({
       masterRepeat: 5,
       masterDelayMs: 5000,
@@ -155,13 +155,16 @@ describe("GarpSchedule", () => {
       now: { reason: "become-master", repeat: 5, spacingMs: 0 },
       delayedAtUs: 6_000_000,
     });
-    assert.equal(garp.onAdvertSent(3_999_999), undefined);
-    assert.deepEqual(garp.onAdvertSent(4_000_000), { reason: "refresh", repeat: 2, spacingMs: 0 });
-    assert.equal(garp.onAdvertSent(6_500_000), undefined);
+    assert.equal(garp.refreshDueUs, 4_000_000);
+    assert.equal(garp.onRefreshTimer(3_999_999), undefined, "not yet due");
+    assert.deepEqual(garp.onRefreshTimer(4_000_000), { reason: "refresh", repeat: 2, spacingMs: 0 });
+    assert.equal(garp.refreshDueUs, 7_000_000, "the next period starts at the refresh");
+    assert.equal(garp.onRefreshTimer(6_500_000), undefined);
     assert.deepEqual(garp.onDelayElapsed(), { reason: "master-delay", repeat: 5, spacingMs: 0 });
     assert.equal(garp.onDelayElapsed(), undefined, "only once");
     garp.onLeaveMaster();
-    assert.equal(garp.onAdvertSent(100_000_000), undefined);
+    assert.equal(garp.refreshDueUs, undefined);
+    assert.equal(garp.onRefreshTimer(100_000_000), undefined);
   });
 
   test("repeat 0 sends nothing; refresh can be switched on while Master", () => {
@@ -177,6 +180,7 @@ describe("GarpSchedule", () => {
       { masterRepeat: 0, masterDelayMs: 5000, masterRefreshMs: 1000, masterRefreshRepeat: 1, intervalMs: 0 },
       500_000,
     );
-    assert.deepEqual(garp.onAdvertSent(1_500_000), { reason: "refresh", repeat: 1, spacingMs: 0 });
+    assert.equal(garp.refreshDueUs, 1_500_000);
+    assert.deepEqual(garp.onRefreshTimer(1_500_000), { reason: "refresh", repeat: 1, spacingMs: 0 });
   });
 });
