@@ -1,7 +1,8 @@
 // The kubelvs chart against a real kube-apiserver: every rendered object of three releases passes a
 // server-side dry run, then `helm install` / `upgrade` / `uninstall` run for real — CRDs, RBAC,
 // admission policies, the operator Deployment and the agent DaemonSet are created and accepted (no
-// kubelet or controllers run here, so no pod starts), and the VRID-range policy rejects a group.
+// kubelet or controllers run here, so no pod starts), the VRID-range policy rejects a group, and a
+// release that would serve an instance another release already serves is refused.
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
@@ -16,13 +17,14 @@ const requirements = [
   missingCommand("openssl", "apt-get install openssl"),
 ];
 
-/** Three releases of one cluster; only the first installs the CRDs. */
+/** Three releases of one cluster, serving the unnamed instance, web and db; only the first installs the CRDs. */
 const releases: (RenderOptions & { release: string; namespace: string })[] = [
   { release: "kubelvs", namespace: "kubelvs-system", values: {} },
   {
     release: "web",
     namespace: "kubelvs-web",
     values: {
+      instance: "web",
       "crds.install": false,
       "vrrp.vridRange": { enabled: true, min: 10, max: 19 },
       "agent.metrics.port": 9651,
@@ -33,6 +35,7 @@ const releases: (RenderOptions & { release: string; namespace: string })[] = [
     release: "db",
     namespace: "kubelvs-db",
     values: {
+      instance: "db",
       "crds.install": false,
       "vrrp.vridRange": { enabled: true, min: 20, max: 29 },
       "agent.metrics.port": 9652,
@@ -179,9 +182,15 @@ describe("the kubelvs chart installed into a real kube-apiserver", tierOptions(.
 
   test("two more releases install beside it without touching its objects", async () => {
     for (const { release, namespace, values } of releases.slice(1)) {
-      await helmOk(
+      const notes = await helmOk(
         ["install", release, CHART_DIR, `--namespace=${namespace}`, ...setJsonArgs(values ?? {})],
         helmAs(),
+      );
+      assert.match(
+        notes,
+        new RegExp(
+          `serving kubelvs instance ${release}\\.\\nIt renders the VrrpGroups labelled kubelvs\\.io/instance=${release}`,
+        ),
       );
     }
     const list = JSON.parse(await helmOk(["list", "--all-namespaces", "-o", "json"], helmAs())) as {
@@ -215,6 +224,38 @@ describe("the kubelvs chart installed into a real kube-apiserver", tierOptions(.
       "kubelvs-web/kubelvs-web-operator-secrets",
       "web/kubelvs-web-operator-secrets",
     ]);
+  });
+
+  test("a release that would serve an instance another release serves is refused, naming that release", async () => {
+    await kubectlOk(plane, ["create", "namespace", "kubelvs-again"]);
+    const attempts: { values: Record<string, unknown>; owner: string; served: string }[] = [
+      {
+        values: {},
+        owner: "kubelvs in namespace kubelvs-system",
+        served: "the unnamed kubelvs instance \\(VrrpGroups without a kubelvs\\.io/instance label\\)",
+      },
+      { values: { instance: "web" }, owner: "web in namespace kubelvs-web", served: "kubelvs instance web" },
+    ];
+    for (const { values, owner, served } of attempts) {
+      const result = await helm(
+        [
+          "install",
+          "again",
+          CHART_DIR,
+          "--namespace=kubelvs-again",
+          ...setJsonArgs({ ...values, "crds.install": false, "agent.metrics.port": 9653 }),
+        ],
+        helmAs(),
+      );
+      assert.notEqual(result.code, 0, `a second release of ${JSON.stringify(values)} was installed`);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `instance: release ${owner} already serves ${served}; set another instance for this release`,
+        ),
+      );
+    }
+    // A release's own upgrade is no conflict: the next test upgrades the first release.
   });
 
   test("the VRID-range policy rejects a web group outside 10-19 and admits one inside", async () => {

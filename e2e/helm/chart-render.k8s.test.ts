@@ -102,11 +102,12 @@ async function assertLintClean(values: Record<string, unknown>): Promise<void> {
   assert.doesNotMatch(output, /\[(WARNING|ERROR)\]/, output);
 }
 
-/** Values of a second and a third release sharing the cluster with a default one. */
+/** Values of a second and a third release sharing the cluster with a default one (the unnamed instance). */
 const webRelease = {
   release: "web",
   namespace: "kubelvs-web",
   values: {
+    instance: "web",
     "crds.install": false,
     "vrrp.vridRange": { enabled: true, min: 10, max: 19 },
     "agent.metrics.port": 9651,
@@ -203,6 +204,10 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     ]) {
       assert.ok(container.args.includes(arg), `${arg} in ${container.args.join(" ")}`);
     }
+    assert.ok(
+      !container.args.some((a) => a.startsWith("--instance")),
+      "the default release serves the unnamed instance",
+    );
     const fieldRefs = Object.fromEntries(
       (container.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]),
     );
@@ -238,11 +243,11 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     assert.ok((pod.terminationGracePeriodSeconds ?? 0) >= 10);
 
     const container = onlyContainer(daemonSet);
-    assert.deepEqual(container.args.slice(0, 5), [
+    // The default release serves the unnamed instance: no --instance, NodeState <node>.
+    assert.deepEqual(container.args.slice(0, 4), [
       "agent",
       "--kubernetes",
       "--node-name=$(NODE_NAME)",
-      "--instance=kubelvs",
       "--metrics-address=:9650",
     ]);
     const nodeName = container.env?.find((e) => e.name === "NODE_NAME");
@@ -325,7 +330,23 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
       policy.spec.matchConditions[0]!.expression,
       'request.userInfo.username == "system:serviceaccount:lb:kubelvs-agent"',
     );
-    assert.match(policy.spec.validations[0]!.expression, /request\.name == variables\.boundNode/);
+    assert.match(policy.spec.validations[0]!.expression, /request\.name == variables\.ownNodeState/);
+    const variables = (policy.spec as unknown as { variables: { name: string; expression: string }[] })
+      .variables;
+    const ownNodeState = (o: typeof objects) =>
+      (
+        findObject(o, "ValidatingAdmissionPolicy") as unknown as {
+          spec: { variables: { name: string; expression: string }[] };
+        }
+      ).spec.variables.find((v) => v.name === "ownNodeState")?.expression;
+    // The unnamed instance's NodeState is the node's name; instance web's is web.<node>.
+    assert.equal(variables.find((v) => v.name === "ownNodeState")?.expression, "variables.boundNode");
+    assert.equal(
+      ownNodeState(await renderChart({ namespace: "lb", values: { instance: "web" } })),
+      "'web.' + variables.boundNode",
+    );
+    // And it must carry the instance's label (none for the unnamed instance).
+    assert.equal(policy.spec.validations[1]!.expression, "variables.nodeStateInstance == ''");
     const binding = findObject(objects, "ValidatingAdmissionPolicyBinding") as unknown as {
       spec: { policyName: string; validationActions: string[] };
     };
@@ -416,8 +437,24 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     const [, web, db] = rendered as [RenderedObject[], RenderedObject[], RenderedObject[]];
     const webAgent = workload(web, "DaemonSet", "kubelvs-web-agent");
     const dbAgent = workload(db, "DaemonSet", "kubelvs-db-agent");
+    // Operator and agents of a release serve its instance: its groups, NodeStates <instance>.<node>.
     assert.ok(onlyContainer(webAgent).args.includes("--instance=web"));
     assert.ok(onlyContainer(dbAgent).args.includes("--instance=kubelvs-db"));
+    assert.ok(
+      onlyContainer(workload(web, "Deployment", "kubelvs-web-operator")).args.includes("--instance=web"),
+    );
+    assert.ok(
+      onlyContainer(workload(db, "Deployment", "kubelvs-db-operator")).args.includes("--instance=kubelvs-db"),
+    );
+    assert.deepEqual(
+      [web, db].map(
+        (objects) =>
+          objects.find((o) => o.kind === "ClusterRole" && o.metadata.name.endsWith("-operator"))?.metadata
+            .annotations?.["kubelvs.io/served-instance"],
+      ),
+      ["web", "kubelvs-db"],
+      "the operator's ClusterRole says which instance it serves (checked at install)",
+    );
     assert.ok(onlyContainer(webAgent).args.includes("--metrics-address=:9651"));
     assert.ok(onlyContainer(dbAgent).args.includes("--metrics-address=[2001:db8::10]:9652"));
     assert.equal(onlyContainer(dbAgent).ports?.[0]?.containerPort, 9652);
@@ -445,7 +482,7 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     };
     assert.match(
       range.spec.matchConditions[0]!.expression,
-      /object\.metadata\.labels\['kubelvs\.io\/instance'\] == "web"/,
+      /object\.metadata\.labels\['kubelvs\.io\/instance'\] : ''\) == 'web'$/,
     );
     assert.equal(range.spec.validations[0]!.expression, "object.spec.vrid >= 10 && object.spec.vrid <= 19");
     // A digest replaces the tag.

@@ -2,6 +2,9 @@
 // agent's token is bound to a Pod on node-a, as the kubelet mounts it, so it carries the node name;
 // RBAC keeps the agent off every spec, and the chart's ValidatingAdmissionPolicy keeps it off every
 // NodeState but node-a's. The operator's RBAC is checked verb by verb with `kubectl auth can-i`.
+// A second release serving instance "web" binds its agent to NodeState web.<node> the same way, and
+// neither release's agent gets at the other's NodeStates — not even an unnamed-instance agent on a
+// node whose name is web's NodeState name.
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
@@ -19,16 +22,18 @@ const requirements = [
 const NAMESPACE = "kubelvs-system";
 const AGENT = "kubelvs-agent";
 const OPERATOR = "kubelvs-operator";
+const WEB_NAMESPACE = "kubelvs-web";
+const WEB_AGENT = "kubelvs-web-agent";
 
 const json = (object: unknown) => JSON.stringify(object);
 
-function pod(name: string, nodeName?: string): string {
+function pod(name: string, nodeName?: string, namespace = NAMESPACE, serviceAccount = AGENT): string {
   return json({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: NAMESPACE },
+    metadata: { name, namespace },
     spec: {
-      serviceAccountName: AGENT,
+      serviceAccountName: serviceAccount,
       ...(nodeName ? { nodeName } : {}),
       containers: [{ name: "agent", image: "kubelvs:0.1.0" }],
     },
@@ -52,10 +57,14 @@ describe(
     let agentOnNodeA: KubectlTarget;
     let agentToken: string;
 
-    async function tokenFor(serviceAccount: string, boundPod?: string): Promise<string> {
+    async function tokenFor(
+      serviceAccount: string,
+      boundPod?: string,
+      namespace = NAMESPACE,
+    ): Promise<string> {
       const bound = boundPod ? ["--bound-object-kind=Pod", `--bound-object-name=${boundPod}`] : [];
       return (
-        await kubectlOk(plane, ["create", "token", serviceAccount, `--namespace=${NAMESPACE}`, ...bound])
+        await kubectlOk(plane, ["create", "token", serviceAccount, `--namespace=${namespace}`, ...bound])
       ).trim();
     }
 
@@ -273,6 +282,107 @@ describe(
           const denial = await deniedOnceLoaded(who, "node-a");
           assert.match(denial, /the service-account token names no node .* so it may write no NodeState/);
         }
+      });
+    });
+
+    describe("a second release serving instance web", () => {
+      let webAgentOnNodeA: KubectlTarget;
+
+      /** A NodeState of instance web, as its operator creates it. */
+      const webNodeState = (node: string) =>
+        json({
+          apiVersion: "kubelvs.io/v1alpha1",
+          kind: "NodeState",
+          metadata: {
+            name: `web.${node}`,
+            labels: {
+              "app.kubernetes.io/managed-by": "kubelvs-operator",
+              "kubelvs.io/instance": "web",
+              "kubelvs.io/node": node,
+            },
+          },
+          spec: { vrrpGroups: [] },
+        });
+
+      before(async () => {
+        await kubectlOk(plane, ["create", "namespace", WEB_NAMESPACE]);
+        await helmOk(
+          [
+            "install",
+            "web",
+            CHART_DIR,
+            `--namespace=${WEB_NAMESPACE}`,
+            "--set=instance=web",
+            "--set=crds.install=false",
+            "--set=agent.metrics.port=9651",
+          ],
+          { kubeconfig: plane.kubeconfigPath },
+        );
+        for (const node of ["node-a", "node-b"])
+          await kubectlOk(plane, ["create", "-f", "-"], { input: webNodeState(node) });
+        await kubectlOk(plane, ["create", "-f", "-"], {
+          input: pod("web-agent-node-a", "node-a", WEB_NAMESPACE, WEB_AGENT),
+        });
+        const token = await tokenFor(WEB_AGENT, "web-agent-node-a", WEB_NAMESPACE);
+        webAgentOnNodeA = { kubeconfigPath: plane.kubeconfigForToken("web-agent-node-a", token) };
+      });
+
+      test("web's agent on node-a writes the status of web.node-a", async () => {
+        const result = await writeStatus(webAgentOnNodeA, "web.node-a", "web-vip");
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(
+          await kubectlOk(plane, ["get", "nodestate", "web.node-a", "-o", "jsonpath={.status.masterOf}"]),
+          "web-vip",
+        );
+      });
+
+      test("web's agent may write neither another node's web NodeState nor its node's unnamed one", async () => {
+        for (const other of ["web.node-b", "node-a"]) {
+          const denial = await deniedOnceLoaded(webAgentOnNodeA, other);
+          assert.match(
+            denial,
+            new RegExp(
+              `ValidatingAdmissionPolicy 'kubelvs-web-agent-own-nodestate' with binding 'kubelvs-web-agent-own-nodestate' denied request: kubelvs agent of instance web on node node-a may write only NodeState web\\.node-a, not ${other.replace(".", "\\.")}`,
+            ),
+          );
+        }
+        assert.equal(
+          await kubectlOk(plane, ["get", "nodestate", "web.node-b", "-o", "jsonpath={.status}"]),
+          "",
+        );
+        assert.equal(
+          await kubectlOk(plane, ["get", "nodestate", "node-a", "-o", "jsonpath={.status.masterOf}"]),
+          "lvs-vip",
+          "node-a's status is still what its own agent wrote",
+        );
+      });
+
+      test("the unnamed instance's agent on node-a may not write web.node-a", async () => {
+        const denial = await deniedOnceLoaded(agentOnNodeA, "web.node-a");
+        assert.match(
+          denial,
+          /denied request: kubelvs agent on node node-a may write only NodeState node-a, not web\.node-a/,
+        );
+      });
+
+      test("an unnamed-instance agent on a node named web.node-b may not write web's NodeState web.node-b", async () => {
+        await kubectlOk(plane, ["create", "-f", "-"], {
+          input: json({ apiVersion: "v1", kind: "Node", metadata: { name: "web.node-b" } }),
+        });
+        await kubectlOk(plane, ["create", "-f", "-"], { input: pod("agent-odd-node", "web.node-b") });
+        const token = await tokenFor(AGENT, "agent-odd-node");
+        assert.equal(claims(token)["kubernetes.io"].node?.name, "web.node-b");
+        const oddAgent = { kubeconfigPath: plane.kubeconfigForToken("agent-odd-node", token) };
+        // The name is its own node's; the label says the NodeState is web's.
+        const denial = await deniedOnceLoaded(oddAgent, "web.node-b");
+        assert.match(
+          denial,
+          /ValidatingAdmissionPolicy 'kubelvs-agent-own-nodestate' .* denied request: NodeState web\.node-b belongs to kubelvs instance web, not to the unnamed kubelvs instance \(release kubelvs\) whose agent this is/,
+        );
+        assert.equal(
+          await kubectlOk(plane, ["get", "nodestate", "web.node-b", "-o", "jsonpath={.status}"]),
+          "",
+        );
       });
     });
 

@@ -3,9 +3,43 @@ Naming. Every object of a release carries the instance name (values.instance, de
 name), so several releases in one cluster never share an object, a Lease or a ClusterRole.
 */}}
 
-{{/* The instance name: 1-30 lowercase alphanumerics and dashes (values.schema.json checks it). */}}
+{{/*
+The name in the release's object names and their kubelvs.io/instance label: the instance, or the
+release name when the instance is empty. 1-30 lowercase alphanumerics and dashes (values.schema.json).
+*/}}
 {{- define "kubelvs.instance" -}}
 {{- default .Release.Name .Values.instance -}}
+{{- end -}}
+
+{{/*
+The kubelvs instance the release serves, as the operator's and the agents' --instance: its
+VrrpGroups carry kubelvs.io/instance=<it>. Empty is the unnamed instance: unlabelled groups.
+*/}}
+{{- define "kubelvs.servedInstance" -}}
+{{- .Values.instance -}}
+{{- end -}}
+
+{{/* The served instance in messages. */}}
+{{- define "kubelvs.describeServedInstance" -}}
+{{- if .Values.instance -}}
+kubelvs instance {{ .Values.instance }}
+{{- else -}}
+the unnamed kubelvs instance (release {{ .Release.Name }})
+{{- end -}}
+{{- end -}}
+
+{{/* A NodeState's name for a node in the served instance, as a CEL expression over `node`. */}}
+{{- define "kubelvs.nodeStateNameCel" -}}
+{{- if .root.Values.instance -}}
+{{ printf "'%s.' + %s" .root.Values.instance .node }}
+{{- else -}}
+{{ .node }}
+{{- end -}}
+{{- end -}}
+
+{{/* CEL: the kubelvs.io/instance label of `obj`, '' when it has none. */}}
+{{- define "kubelvs.instanceLabelCel" -}}
+(has({{ . }}.metadata.labels) && 'kubelvs.io/instance' in {{ . }}.metadata.labels ? {{ . }}.metadata.labels['kubelvs.io/instance'] : '')
 {{- end -}}
 
 {{/* Name prefix of every object: "kubelvs" itself, "kubelvs-<instance>" otherwise. */}}
@@ -94,5 +128,26 @@ plus operator.secretNamespaces, or "*" for every namespace.
 {{- end -}}
 {{- if and (has "*" .Values.operator.secretNamespaces) (gt (len .Values.operator.secretNamespaces) 1) -}}
 {{- fail "operator.secretNamespaces: \"*\" (every namespace) cannot be combined with namespace names" -}}
+{{- end -}}
+{{- include "kubelvs.checkInstanceUnclaimed" . -}}
+{{- end -}}
+
+{{/*
+Two releases serving one instance would both write its NodeStates. Against a cluster (install,
+upgrade; lookup finds nothing under `helm template`), refuse an instance another release's operator
+ClusterRole says it serves (annotation kubelvs.io/served-instance).
+*/}}
+{{- define "kubelvs.checkInstanceUnclaimed" -}}
+{{- $served := include "kubelvs.servedInstance" . -}}
+{{- range $role := (lookup "rbac.authorization.k8s.io/v1" "ClusterRole" "" "").items | default list -}}
+{{- $annotations := $role.metadata.annotations | default dict -}}
+{{- if and (hasKey $annotations "kubelvs.io/served-instance") (eq (get $annotations "kubelvs.io/served-instance") $served) -}}
+{{- $release := get $annotations "meta.helm.sh/release-name" -}}
+{{- $namespace := get $annotations "meta.helm.sh/release-namespace" -}}
+{{- if not (and (eq $release $.Release.Name) (eq $namespace $.Release.Namespace)) -}}
+{{- $what := ternary (printf "kubelvs instance %s" $served) "the unnamed kubelvs instance (VrrpGroups without a kubelvs.io/instance label)" (ne $served "") -}}
+{{- fail (printf "instance: release %s in namespace %s already serves %s; set another instance for this release (value: instance)" $release $namespace $what) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
