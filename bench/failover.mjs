@@ -77,7 +77,7 @@ const out = [
 ];
 if (result.resources.length > 0) {
   out.push(
-    `Idle Master at ${result.resources[0].interval} adverts over ${result.resources[0].seconds} s: CPU (utime+stime, % of one core) and memory.`,
+    `Idle Master at ${result.resources[0].interval} adverts over ${result.resources[0].seconds} s: CPU (every thread's run time from /proc/PID/task/*/schedstat, % of one core) and memory.`,
     "",
     formatResources(result.resources),
   );

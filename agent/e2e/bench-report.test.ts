@@ -70,7 +70,7 @@ describe("benchmark report", () => {
         ],
       },
     ]);
-    assert.match(text, /kubelvs\s+kubelvs agent\s+11\s+1\.40\s+60\.0\s+20\.0/);
-    assert.match(text, /kubelvs\s+total\s+1\.50\s+110\.0\s+30\.0/);
+    assert.match(text, /kubelvs\s+kubelvs agent\s+11\s+1\.400\s+60\.0\s+20\.0/);
+    assert.match(text, /kubelvs\s+total\s+1\.500\s+110\.0\s+30\.0/);
   });
 });

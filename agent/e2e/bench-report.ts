@@ -141,7 +141,7 @@ export function formatResources(figures: readonly ResourceFigures[]): string {
         f.implementation,
         p.role,
         String(p.pid),
-        p.cpuPercent.toFixed(2),
+        p.cpuPercent.toFixed(3),
         (p.rssKiB / 1024).toFixed(1),
         (p.anonKiB / 1024).toFixed(1),
       ]);
@@ -151,7 +151,7 @@ export function formatResources(figures: readonly ResourceFigures[]): string {
       f.implementation,
       "total",
       "",
-      sum((p) => p.cpuPercent).toFixed(2),
+      sum((p) => p.cpuPercent).toFixed(3),
       (sum((p) => p.rssKiB) / 1024).toFixed(1),
       (sum((p) => p.anonKiB) / 1024).toFixed(1),
     ]);
