@@ -211,6 +211,11 @@ export interface NativeAddon {
    * process.hrtime's clock; performance.now() is offset from it (by the process start time).
    */
   readonly monotonicNowMs: () => number;
+  /**
+   * SCHED_FIFO at `priority` (1..99) for the calling thread, with SCHED_RESET_ON_FORK (threads and
+   * processes it starts run as ordinary tasks); 0 restores SCHED_OTHER. EPERM without CAP_SYS_NICE.
+   */
+  readonly setRealtimePriority: (priority: number) => void;
 }
 
 interface RawAddon extends NativeAddon {

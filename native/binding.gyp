@@ -8,6 +8,7 @@
         "src/ip_address.cc",
         "src/netlink_socket.cc",
         "src/raw_ip_socket.cc",
+        "src/scheduling.cc",
         "src/packet_socket.cc",
         "src/thread_exit_watch.cc",
         "src/js_options.cc",

@@ -8,6 +8,7 @@
 #include "packet_socket.h"
 #include "periodic_sender.h"
 #include "raw_ip_socket.h"
+#include "scheduling.h"
 #include "system_error.h"
 #include "thread_exit_watch.h"
 
@@ -34,6 +35,7 @@ static Napi::Object InitKubelvsNative(Napi::Env env, Napi::Object exports) {
   exports.Set("ThreadExitWatch", ThreadExitWatch::DefineClass(env));
   exports.Set("MonotonicTimer", MonotonicTimer::DefineClass(env));
   exports.Set("PeriodicSender", PeriodicSender::DefineClass(env));
+  exports.Set("setRealtimePriority", Napi::Function::New(env, SetRealtimePriority, "setRealtimePriority"));
   exports.Set("monotonicNowMs", Napi::Function::New(env, MonotonicNowMs, "monotonicNowMs"));
   return exports;
 }
