@@ -49,6 +49,12 @@ export class NodeStateController {
    * after a write would see the old hash in the cache and write again.
    */
   private readonly written = new Map<string, string>();
+  /**
+   * UIDs of NodeStates this controller deleted that the cache still shows (node → uid): a render or
+   * a resync before the watch delivers the deletion must not delete them again. A UID never returns,
+   * so these survive resyncs; they go once the cache has dropped the object.
+   */
+  private readonly deleted = new Map<string, string>();
 
   constructor(
     private readonly instance: string,
@@ -95,15 +101,21 @@ export class NodeStateController {
     for (const [node, desired] of snapshot.desired) if (this.needsWrite(node, desired.hash)) nodes.push(node);
     for (const stored of this.nodeStates.list()) {
       const node = this.nodeOf(stored);
-      if (node !== undefined && !snapshot.desired.has(node) && isManaged(stored)) nodes.push(node);
+      if (node !== undefined && !snapshot.desired.has(node) && this.mayDelete(node, stored)) nodes.push(node);
     }
     return nodes;
   }
 
-  /** The informer saw this node's NodeState change: forget a written hash once the cache has caught up. */
+  /** The informer saw this node's NodeState change: forget a write or deletion once the cache shows it. */
   observed(node: string): void {
     const stored = this.stored(node);
     if (stored === undefined || contentHashOf(stored) === this.written.get(node)) this.written.delete(node);
+    if (stored?.metadata.uid !== this.deleted.get(node)) this.deleted.delete(node);
+  }
+
+  /** A NodeState of a node that is gone: deleted if the operator made it and has not deleted it already. */
+  private mayDelete(node: string, stored: CachedNodeState): boolean {
+    return isManaged(stored) && this.deleted.get(node) !== stored.metadata.uid;
   }
 
   /** A resync trusts the cache alone again. */
@@ -117,7 +129,7 @@ export class NodeStateController {
     const desired = snapshot.desired.get(node);
     const stored = this.stored(node);
     if (desired === undefined) {
-      if (stored !== undefined && isManaged(stored)) await this.remove(stored, node);
+      if (stored !== undefined && this.mayDelete(node, stored)) await this.remove(stored, node);
       return;
     }
     if (!this.needsWrite(node, desired.hash)) return;
@@ -187,8 +199,14 @@ export class NodeStateController {
       });
     } catch (e) {
       if (!isNotFound(e)) throw e;
+      // Deleted meanwhile by someone else: nothing was written.
+      this.log.debug("NodeState already gone", { node, nodeState: stored.metadata.name });
+      this.written.delete(node);
+      if (stored.metadata.uid !== undefined) this.deleted.set(node, stored.metadata.uid);
+      return;
     }
     this.written.delete(node);
+    if (stored.metadata.uid !== undefined) this.deleted.set(node, stored.metadata.uid);
     this.metrics.nodeStateWritten("delete");
     this.log.info("NodeState deleted: its node is gone", { node, nodeState: stored.metadata.name });
   }
