@@ -9,7 +9,7 @@ import { render } from "../../core/render/render.js";
 import { formatDiagnostic } from "../../importer/diagnostics.js";
 import { nodeFileSystem } from "../../importer/filesystem.js";
 import { importKeepalived } from "../../importer/import.js";
-import { ConfigError } from "./load.js";
+import { ConfigError } from "./config-error.js";
 
 export interface KeepalivedConfig {
   spec: NodeStateSpec;

@@ -6,15 +6,9 @@ import { parseAllDocuments } from "yaml";
 import type { NodeStateSpec } from "../../crds/schema/node-state.js";
 import { API_VERSION } from "../../crds/definitions.js";
 import { formatIssue, validateObject } from "../../crds/validate.js";
+import { ConfigError } from "./config-error.js";
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`${file}: invalid agent configuration:\n  ${problems.join("\n  ")}`);
-  }
-}
+export { ConfigError };
 
 export function parseAgentConfig(text: string, file: string): NodeStateSpec {
   const docs = parseAllDocuments(text).filter((d) => d.contents !== null);
