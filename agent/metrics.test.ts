@@ -35,6 +35,22 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
   assert.doesNotMatch(await m.text(), /group="g1"/);
 });
 
+test("the registry is prom-client's own: metrics registered through the package entry land in it", async () => {
+  const prom = await import("prom-client");
+  const m = new AgentMetrics("web");
+  assert.ok(m.registry instanceof prom.Registry);
+  new prom.Gauge({ name: "kubelvs_test_gauge", help: "a gauge from elsewhere", registers: [m.registry] }).set(
+    3,
+  );
+  m.setPriority("g1", 150);
+  const text = await m.text();
+  assert.match(text, /kubelvs_test_gauge\{kubelvs_instance="web"\} 3/);
+  assert.match(text, /kubelvs_vrrp_priority\{group="g1",kubelvs_instance="web"\} 150/);
+  // and the classes AgentMetrics uses are those prom-client exports
+  assert.ok(m.registry.getSingleMetric("kubelvs_vrrp_priority") instanceof prom.Gauge);
+  assert.ok(m.registry.getSingleMetric("kubelvs_vrrp_transitions_total") instanceof prom.Counter);
+});
+
 test("listen addresses", () => {
   assert.deepEqual(parseListenAddress("127.0.0.1:9650"), { host: "127.0.0.1", port: 9650 });
   assert.deepEqual(parseListenAddress("[::1]:9650"), { host: "::1", port: 9650 });
