@@ -20,6 +20,20 @@ function vrrpGroup(spec: Record<string, unknown>) {
   };
 }
 
+/** A NodeState (the agent's configuration file) carrying one VirtualService spec. */
+function nodeState(spec: Record<string, unknown>) {
+  return {
+    apiVersion: "kubelvs.io/v1alpha1",
+    kind: "NodeState",
+    metadata: { name: "n1" },
+    spec: {
+      nodeName: "n1",
+      vrrpGroups: [],
+      virtualServices: [{ namespace: "default", name: "web", vrrpGroup: "web", spec }],
+    },
+  };
+}
+
 function virtualService(spec: Record<string, unknown>) {
   return {
     apiVersion: "kubelvs.io/v1alpha1",
@@ -57,6 +71,17 @@ test("defaults are applied as the API server would", () => {
   assert.deepEqual(validateObject(vs), []);
   assert.equal((vs.spec as Record<string, unknown>).scheduler, "wlc");
   assert.equal((vs.spec as Record<string, unknown>).protocol, "TCP");
+  assert.equal((vs.spec as Record<string, unknown>).drainTimeoutSeconds, 120);
+});
+
+test("drainTimeoutSeconds from 0 (no drain) to 86400 (a day) is valid, in a VirtualService and a NodeState", () => {
+  for (const drainTimeoutSeconds of [0, 2, 86400]) {
+    const vs = virtualService({ drainTimeoutSeconds });
+    assert.deepEqual(validateObject(vs), [], `${drainTimeoutSeconds}`);
+    assert.equal((vs.spec as Record<string, unknown>).drainTimeoutSeconds, drainTimeoutSeconds);
+    const node = nodeState(virtualService({ drainTimeoutSeconds }).spec);
+    assert.deepEqual(validateObject(node), [], `NodeState with ${drainTimeoutSeconds}`);
+  }
 });
 
 // Each case: an object, then the expected "path: message" lines.
@@ -225,6 +250,26 @@ const bad: [string, unknown, string[]][] = [
       ],
     }),
     ['spec.realServers[1]: duplicate entry (address="203.0.113.10", port=80)'],
+  ],
+  [
+    "negative drain timeout",
+    virtualService({ drainTimeoutSeconds: -1 }),
+    ["spec.drainTimeoutSeconds: must be >= 0"],
+  ],
+  [
+    "drain timeout over a day",
+    virtualService({ drainTimeoutSeconds: 86401 }),
+    ["spec.drainTimeoutSeconds: must be <= 86400"],
+  ],
+  [
+    "drain timeout as a string",
+    virtualService({ drainTimeoutSeconds: "2m" }),
+    ["spec.drainTimeoutSeconds: must be integer"],
+  ],
+  [
+    "negative drain timeout in a NodeState (the agent's configuration file)",
+    nodeState(virtualService({ drainTimeoutSeconds: -5 }).spec),
+    ["spec.virtualServices[0].spec.drainTimeoutSeconds: must be >= 0"],
   ],
   [
     "wrong apiVersion",

@@ -422,6 +422,16 @@ export const VirtualServiceSpec = Type.Object(
     ),
     sorryServer: Type.Optional(SorryServer),
     quorum: Type.Optional(Quorum),
+    drainTimeoutSeconds: Type.Optional(
+      Type.Integer({
+        description:
+          "Graceful drain: a real server leaving the table (removed from realServers, failed with failureAction Remove, or replaced by the sorry server), or the whole service once deleted, gets weight 0 and is deleted when its active connections end or this long after it left; 0 deletes it at once, as keepalived does. A change applies to drains under way (measured from their start).",
+        minimum: 0,
+        maximum: 86400,
+        default: 120,
+        format: "int32",
+      }),
+    ),
   },
   rules(
     {
