@@ -25,6 +25,11 @@ export interface DesiredService {
   readonly owner: string;
   readonly service: IpvsService;
   readonly destinations: ReadonlyMap<string, IpvsDestination>;
+  /**
+   * Longest a destination removed from this service, or the service once no longer wanted, drains
+   * before it is deleted (spec.drainTimeoutSeconds); 0: deleted at once. Absent: the reconciler's.
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /** Desired services by id. */
@@ -142,16 +147,22 @@ export function sorryServerDestination(
   };
 }
 
+/** The service's drain timeout in ms, undefined when the spec leaves it to the agent. */
+export const drainTimeoutMsOf = (spec: VirtualServiceSpec): number | undefined =>
+  spec.drainTimeoutSeconds === undefined ? undefined : spec.drainTimeoutSeconds * 1000;
+
 /** A DesiredService from its attributes and destinations. */
 export function desiredService(
   owner: string,
   service: IpvsService,
   destinations: Iterable<IpvsDestination>,
+  options: { readonly drainTimeoutMs?: number | undefined } = {},
 ): DesiredService {
   return {
     id: serviceKeyId(service.key),
     owner,
     service,
     destinations: new Map([...destinations].map((d) => [destinationId(d), d])),
+    ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   };
 }

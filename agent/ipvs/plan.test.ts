@@ -32,9 +32,10 @@ const inKernel = (d: IpvsDestination, active = 0): TableDestination => ({
   inactiveConnections: 0,
 });
 
-function kernelOf(
-  entries: [IpvsService, (IpvsDestination | [IpvsDestination, number])[] | undefined][],
-): KernelTable {
+/** A service in the kernel; destinations given with their active connection count, or idle. */
+type KernelEntry = [IpvsService, (IpvsDestination | [IpvsDestination, number])[] | undefined];
+
+function kernelOf(entries: KernelEntry[]): KernelTable {
   return new Map(
     entries.map(([s, destinations]) => [
       serviceKeyId(s.key),
@@ -139,8 +140,10 @@ describe("planner rules", () => {
     assert.deepEqual(first.operations, [
       { kind: "edit-destination", service: VIP, destination: destination("203.0.113.2", { weight: 0 }) },
     ]);
-    assert.equal(first.drains.get(VIP_ID)?.destinations.get("203.0.113.2/80"), 1100);
-    assert.deepEqual(first.drainsStarted, [`${VIP_ID}|203.0.113.2/80`]);
+    assert.equal(first.drains.get(VIP_ID)?.destinations.get("203.0.113.2/80"), 100, "drain start");
+    assert.deepEqual(first.drainsStarted, [
+      { service: VIP_ID, destination: "203.0.113.2/80", timeoutMs: 1000 },
+    ]);
 
     // Still busy, now at weight 0: nothing to do until the connections end.
     const drained = kernelOf([
@@ -166,7 +169,7 @@ describe("planner rules", () => {
   test("a drain ends at its deadline even with connections left; wanting the server back cancels it", () => {
     const owned = new Set([VIP_ID]);
     const want = desiredService("ns/web", service(VIP), [destination("203.0.113.1")]);
-    const drains: DrainTable = new Map([[VIP_ID, { destinations: new Map([["203.0.113.2/80", 1000]]) }]]);
+    const drains: DrainTable = new Map([[VIP_ID, { destinations: new Map([["203.0.113.2/80", 0]]) }]]);
     const kernel = kernelOf([
       [service(VIP), [destination("203.0.113.1"), [destination("203.0.113.2", { weight: 0 }), 9]]],
     ]);
@@ -195,9 +198,137 @@ describe("planner rules", () => {
     assert.deepEqual(first.operations, [
       { kind: "edit-destination", service: VIP, destination: destination("203.0.113.1", { weight: 0 }) },
     ]);
-    assert.equal(first.drains.get(VIP_ID)?.serviceDeadline, 1000);
+    assert.equal(first.drains.get(VIP_ID)?.serviceSince, 0);
+    assert.deepEqual(first.drainsStarted, [{ service: VIP_ID, timeoutMs: 1000 }]);
+    const drained = kernelOf([
+      [
+        service(VIP),
+        [[destination("203.0.113.1", { weight: 0 }), 1], destination("203.0.113.2", { weight: 0 })],
+      ],
+    ]);
+    const before = plan({ desired: new Map(), kernel: drained, owned, drains: first.drains, now: 999 });
+    assert.deepEqual(before.operations, []);
     const deadline = plan({ desired: new Map(), kernel: busy, owned, drains: first.drains, now: 1000 });
     assert.deepEqual(deadline.operations, [{ kind: "delete-service", service: VIP }]);
+  });
+
+  test("each service drains with its own timeout; drainTimeoutMs is for services without one", () => {
+    const OTHER = tcp("198.51.100.11", 80);
+    const owned = new Set([VIP_ID, serviceKeyId(OTHER)]);
+    // .2 removed from the configuration, 3 connections left, at the given weight.
+    const busy = (key: ServiceKey, weight: number): KernelEntry => [
+      service(key),
+      [destination("203.0.113.1"), [destination("203.0.113.2", { weight }), 3]],
+    ];
+    const desired = desiredOf(
+      desiredService("ns/web", service(VIP), [destination("203.0.113.1")], { drainTimeoutMs: 5000 }),
+      desiredService("ns/other", service(OTHER), [destination("203.0.113.1")]),
+    );
+    const first = plan({ desired, kernel: kernelOf([busy(VIP, 1), busy(OTHER, 1)]), owned, now: 0 });
+    assert.deepEqual(first.drainsStarted, [
+      { service: VIP_ID, destination: "203.0.113.2/80", timeoutMs: 5000 },
+      { service: serviceKeyId(OTHER), destination: "203.0.113.2/80", timeoutMs: 1000 },
+    ]);
+    const drained = kernelOf([busy(VIP, 0), busy(OTHER, 0)]);
+    const atDefault = plan({ desired, kernel: drained, owned, drains: first.drains, now: 1000 });
+    assert.deepEqual(
+      atDefault.operations.map((o) => [o.kind, serviceKeyId(keyOf(o))]),
+      [["delete-destination", serviceKeyId(OTHER)]],
+    );
+    const left = kernelOf([busy(VIP, 0), [service(OTHER), [destination("203.0.113.1")]]]);
+    const atOwn = plan({ desired, kernel: left, owned, drains: atDefault.drains, now: 5000 });
+    assert.deepEqual(
+      atOwn.operations.map((o) => [o.kind, serviceKeyId(keyOf(o))]),
+      [["delete-destination", VIP_ID]],
+    );
+    assert.equal(atOwn.drains.size, 0);
+  });
+
+  test("a drain timeout of 0 deletes a removed real server or service at once, connections or not", () => {
+    const owned = new Set([VIP_ID]);
+    const busy = kernelOf([[service(VIP), [destination("203.0.113.1"), [destination("203.0.113.2"), 7]]]]);
+    const want = desiredService("ns/web", service(VIP), [destination("203.0.113.1")], { drainTimeoutMs: 0 });
+    const server = plan({ desired: desiredOf(want), kernel: busy, owned, now: 100 });
+    assert.deepEqual(server.operations, [
+      { kind: "delete-destination", service: VIP, destination: inKernel(destination("203.0.113.2"), 7) },
+    ]);
+    assert.deepEqual(server.drainsStarted, []);
+    assert.equal(server.drains.size, 0);
+
+    const removed = plan({
+      desired: new Map(),
+      kernel: busy,
+      owned,
+      now: 100,
+      lastDrainTimeouts: new Map([[VIP_ID, 0]]),
+    });
+    assert.deepEqual(removed.operations, [{ kind: "delete-service", service: VIP }]);
+    assert.deepEqual(removed.deletedServices, [VIP_ID]);
+    assert.equal(removed.drains.size, 0);
+  });
+
+  test("a service no longer desired drains with the timeout it last had", () => {
+    const owned = new Set([VIP_ID]);
+    const busy = kernelOf([[service(VIP), [[destination("203.0.113.1", { weight: 0 }), 2]]]]);
+    const lastDrainTimeouts = new Map([[VIP_ID, 5000]]);
+    const first = plan({ desired: new Map(), kernel: busy, owned, now: 0, lastDrainTimeouts });
+    assert.deepEqual(first.drainsStarted, [{ service: VIP_ID, timeoutMs: 5000 }]);
+    const atDefault = plan({
+      desired: new Map(),
+      kernel: busy,
+      owned,
+      drains: first.drains,
+      now: 1000,
+      lastDrainTimeouts,
+    });
+    assert.deepEqual(atDefault.operations, [], "still draining after the planner's default");
+    const atOwn = plan({
+      desired: new Map(),
+      kernel: busy,
+      owned,
+      drains: first.drains,
+      now: 5000,
+      lastDrainTimeouts,
+    });
+    assert.deepEqual(atOwn.operations, [{ kind: "delete-service", service: VIP }]);
+  });
+
+  test("a changed timeout applies to a drain under way, counted from the drain's start", () => {
+    const owned = new Set([VIP_ID]);
+    const kernel = kernelOf([
+      [service(VIP), [destination("203.0.113.1"), [destination("203.0.113.2", { weight: 0 }), 4]]],
+    ]);
+    const withTimeout = (drainTimeoutMs: number) =>
+      desiredOf(desiredService("ns/web", service(VIP), [destination("203.0.113.1")], { drainTimeoutMs }));
+    // Started at 100 with 10 s to go.
+    const drains: DrainTable = new Map([[VIP_ID, { destinations: new Map([["203.0.113.2/80", 100]]) }]]);
+    const deleted = [
+      {
+        kind: "delete-destination",
+        service: VIP,
+        destination: inKernel(destination("203.0.113.2", { weight: 0 }), 4),
+      },
+    ];
+
+    // Shortened to 1 s at 2000: the new deadline (1100) has passed, the server goes now.
+    const shortened = plan({ desired: withTimeout(1000), kernel, owned, drains, now: 2000 });
+    assert.deepEqual(shortened.operations, deleted);
+    assert.equal(shortened.drains.size, 0);
+    // Shortened to 3 s at 2000: it stays until 3100.
+    const stays = plan({ desired: withTimeout(3000), kernel, owned, drains, now: 2000 });
+    assert.deepEqual(stays.operations, []);
+    assert.equal(stays.drains.get(VIP_ID)?.destinations.get("203.0.113.2/80"), 100, "start kept");
+    assert.deepEqual(
+      plan({ desired: withTimeout(3000), kernel, owned, drains, now: 3100 }).operations,
+      deleted,
+    );
+    // Lengthened to 60 s: the original deadline (10100) no longer ends it.
+    assert.deepEqual(
+      plan({ desired: withTimeout(60_000), kernel, owned, drains, now: 10_100 }).operations,
+      [],
+    );
+    // Set to 0: the drain ends at once.
+    assert.deepEqual(plan({ desired: withTimeout(0), kernel, owned, drains, now: 200 }).operations, deleted);
   });
 
   test("a destination added by hand to an owned service is removed at once when idle", () => {
@@ -288,9 +419,10 @@ function randomCase(seed: number) {
       })
       // one port per address per service in this generator
       .filter((d, i, all) => all.findIndex((o) => o.address === d.address) === i);
+  const drainTimeout = () => pick([undefined, undefined, 0, 2000]);
   const desired = desiredOf(
     ...some(SERVICE_POOL, 0.6).map((key) =>
-      desiredService("ns/x", randomService(key), randomDestinations(key)),
+      desiredService("ns/x", randomService(key), randomDestinations(key), { drainTimeoutMs: drainTimeout() }),
     ),
   );
   const kernelKeys = some(SERVICE_POOL, 0.6);
@@ -302,8 +434,14 @@ function randomCase(seed: number) {
   );
   const owned = new Set(some(kernelKeys, 0.7).map(serviceKeyId));
   if (rnd() < 0.3) owned.add(serviceKeyId(pick(SERVICE_POOL))); // recorded but maybe gone
+  // The timeouts services no longer desired had (the planner's default for the others).
+  const lastDrainTimeouts = new Map<string, number>();
+  for (const id of owned) {
+    const timeout = drainTimeout();
+    if (timeout !== undefined) lastDrainTimeouts.set(id, timeout);
+  }
   // Sometimes the kernel holds exactly the desired service, sometimes with different attributes.
-  return { desired, kernel, owned, now: pick([0, 500, 5000]) };
+  return { desired, kernel, owned, lastDrainTimeouts, now: pick([0, 500, 5000]) };
 }
 
 describe("planner properties on random tables", () => {
@@ -311,9 +449,17 @@ describe("planner properties on random tables", () => {
 
   test(`for ${CASES} random cases: clean apply, foreign untouched, desired reached, every op needed, idempotent`, () => {
     for (let seed = 1; seed <= CASES; seed++) {
-      const { desired, kernel, owned, now } = randomCase(seed);
+      const { desired, kernel, owned, lastDrainTimeouts, now } = randomCase(seed);
       const context = `seed ${seed}`;
-      const result = planReconcile({ desired, kernel, owned, drains: new Map(), now, drainTimeoutMs: 1000 });
+      const result = planReconcile({
+        desired,
+        kernel,
+        owned,
+        drains: new Map(),
+        now,
+        drainTimeoutMs: 1000,
+        lastDrainTimeouts,
+      });
       const after = copyTable(kernel);
 
       // Every operation applies cleanly, in order, and changes something that needed changing.
@@ -344,9 +490,9 @@ describe("planner properties on random tables", () => {
         }
         for (const [destination, got] of have.destinations ?? []) {
           if (want.destinations.has(destination)) continue;
-          // Only draining leftovers remain: busy and at weight 0.
+          // Only draining leftovers remain: busy, at weight 0, and in a service that drains at all.
           assert.ok(
-            got.activeConnections > 0 && got.weight === 0,
+            got.activeConnections > 0 && got.weight === 0 && (want.drainTimeoutMs ?? 1000) > 0,
             `${context}: leftover ${id} ${destination}`,
           );
           assert.ok(result.drains.get(id)?.destinations.has(destination), `${context}: drain not recorded`);
@@ -360,6 +506,7 @@ describe("planner properties on random tables", () => {
           [...(have.destinations?.values() ?? [])].every((d) => d.weight === 0 && result.drains.has(id)),
           `${context}: unwanted service ${id} neither deleted nor draining`,
         );
+        assert.notEqual(lastDrainTimeouts.get(id), 0, `${context}: ${id} drains with a timeout of 0`);
       }
 
       // No object is both deleted and re-added.
@@ -380,6 +527,7 @@ describe("planner properties on random tables", () => {
         drains: result.drains,
         now,
         drainTimeoutMs: 1000,
+        lastDrainTimeouts,
       });
       assert.deepEqual(again.operations, [], `${context}: second plan not empty`);
     }

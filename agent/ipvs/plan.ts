@@ -9,8 +9,13 @@
 //   their entries. A service or destination is only added when missing and only deleted when no
 //   longer wanted.
 // - Graceful drain: an unwanted destination with active connections first goes to weight 0 and is
-//   deleted once they reach zero or its drain deadline passes; an unwanted service drains the same
-//   way as a whole. An idle one is deleted at once. Wanting it back cancels the drain.
+//   deleted once they reach zero or its service's drain timeout has passed since the drain started;
+//   an unwanted service drains the same way as a whole, with the timeout it had when it was last
+//   wanted. An idle one, or one whose timeout is 0, is deleted at once. Wanting it back cancels the
+//   drain.
+// - Drains record when they started, not a deadline: the deadline follows the service's current
+//   timeout, so shortening it (to 0 even) ends drains under way sooner and lengthening it gives
+//   them longer — the timeout always bounds how long a removed server stays, counted from its removal.
 import type { IpvsOperation } from "../../native/ipvs/requests.js";
 import type { DesiredService, DesiredTable } from "./desired.js";
 import {
@@ -21,16 +26,25 @@ import {
   type TableService,
 } from "./table.js";
 
-/** Drain deadlines of one service (ms on the caller's clock). */
+/** Drains under way in one service: when each started (ms on the caller's clock). */
 export interface ServiceDrain {
-  /** Set while the whole service drains (it is no longer wanted). */
-  readonly serviceDeadline?: number;
-  /** Deadlines of draining destinations, by destinationId. */
+  /** Set while the whole service drains (it is no longer wanted): when that started. */
+  readonly serviceSince?: number;
+  /** When each draining destination started draining, by destinationId. */
   readonly destinations: ReadonlyMap<string, number>;
 }
 
 /** Drains by service id. */
 export type DrainTable = ReadonlyMap<string, ServiceDrain>;
+
+/** A drain this plan starts. */
+export interface DrainStart {
+  readonly service: string;
+  /** The destinationId; absent when the whole service drains. */
+  readonly destination?: string;
+  /** The timeout it drains with (ms). */
+  readonly timeoutMs: number;
+}
 
 export interface PlanInput {
   readonly desired: DesiredTable;
@@ -40,7 +54,13 @@ export interface PlanInput {
   readonly owned: ReadonlySet<string>;
   readonly drains: DrainTable;
   readonly now: number;
+  /** Drain timeout (ms) of services whose DesiredService sets none. */
   readonly drainTimeoutMs: number;
+  /**
+   * The drain timeout each service had when it was last desired, for those that set one: a service
+   * no longer desired drains with it (the desired table no longer says). Absent: drainTimeoutMs.
+   */
+  readonly lastDrainTimeouts?: ReadonlyMap<string, number>;
   /** Plan only these service ids (event-driven reconcile); every desired and owned service when absent. */
   readonly scope?: Iterable<string>;
 }
@@ -55,8 +75,8 @@ export interface Plan {
   readonly addedServices: string[];
   /** Owned service ids this plan deletes. */
   readonly deletedServices: string[];
-  /** Destinations (as "service id|destination id") this plan started draining. */
-  readonly drainsStarted: string[];
+  /** Destinations and services this plan started draining. */
+  readonly drainsStarted: DrainStart[];
 }
 
 export function planReconcile(input: PlanInput): Plan {
@@ -104,6 +124,7 @@ function updateService(plan: Plan, input: PlanInput, want: DesiredService, have:
   if (!sameService(want.service, have.service))
     plan.operations.push({ kind: "edit-service", service: want.service });
 
+  const timeoutMs = want.drainTimeoutMs ?? input.drainTimeoutMs;
   const previous = plan.drains.get(want.id);
   const draining = new Map(previous?.destinations ?? []);
   for (const [id, destination] of want.destinations) {
@@ -115,15 +136,15 @@ function updateService(plan: Plan, input: PlanInput, want: DesiredService, have:
   }
   for (const [id, current] of present) {
     if (want.destinations.has(id)) continue;
-    const deadline = draining.get(id);
-    if (current.activeConnections === 0 || (deadline !== undefined && input.now >= deadline)) {
+    const since = draining.get(id);
+    if (current.activeConnections === 0 || drainOver(input.now, since, timeoutMs)) {
       plan.operations.push({ kind: "delete-destination", service: key, destination: current });
       draining.delete(id);
       continue;
     }
-    if (deadline === undefined) {
-      draining.set(id, input.now + input.drainTimeoutMs);
-      plan.drainsStarted.push(`${want.id}|${id}`);
+    if (since === undefined) {
+      draining.set(id, input.now);
+      plan.drainsStarted.push({ service: want.id, destination: id, timeoutMs });
     }
     if (current.weight !== 0) plan.operations.push(drainEdit(key, current));
   }
@@ -137,20 +158,25 @@ function drainService(plan: Plan, input: PlanInput, id: string, have: TableServi
   const key = have.service.key;
   const destinations = [...(have.destinations?.values() ?? [])];
   const active = destinations.reduce((sum, d) => sum + d.activeConnections, 0);
-  const deadline = plan.drains.get(id)?.serviceDeadline;
-  if (active === 0 || (deadline !== undefined && input.now >= deadline)) {
+  const timeoutMs = input.lastDrainTimeouts?.get(id) ?? input.drainTimeoutMs;
+  const since = plan.drains.get(id)?.serviceSince;
+  if (active === 0 || drainOver(input.now, since, timeoutMs)) {
     plan.operations.push({ kind: "delete-service", service: key });
     plan.deletedServices.push(id);
     plan.drains.delete(id);
     return;
   }
-  if (deadline === undefined) {
-    plan.drains.set(id, { serviceDeadline: input.now + input.drainTimeoutMs, destinations: new Map() });
-    plan.drainsStarted.push(id);
+  if (since === undefined) {
+    plan.drains.set(id, { serviceSince: input.now, destinations: new Map() });
+    plan.drainsStarted.push({ service: id, timeoutMs });
   }
   for (const destination of destinations)
     if (destination.weight !== 0) plan.operations.push(drainEdit(key, destination));
 }
+
+/** A drain started at `since` (undefined: it would start now) has run its course; a timeout of 0 ends it at once. */
+const drainOver = (now: number, since: number | undefined, timeoutMs: number): boolean =>
+  now >= (since ?? now) + timeoutMs;
 
 function drainEdit(service: TableService["service"]["key"], current: TableDestination): IpvsOperation {
   const { address, port, forwarding, upperThreshold, lowerThreshold, tunnel } = current;

@@ -24,11 +24,12 @@ import { destination, service, tcp } from "./test-fixtures.js";
 const table = (...services: DesiredService[]): DesiredTable => new Map(services.map((s) => [s.id, s]));
 
 const WEB = tcp("198.51.100.10", 80);
-const web = (weights: number[] = [1, 1]) =>
+const web = (weights: number[] = [1, 1], drainTimeoutMs?: number) =>
   desiredService(
     "ns/web",
     service(WEB),
     weights.map((weight, i) => destination(`203.0.113.${i + 1}`, { weight })),
+    { drainTimeoutMs },
   );
 
 async function setup(
@@ -274,6 +275,20 @@ describe("IpvsReconciler", () => {
     await env.close();
   });
 
+  test("a server that became busy after the last full read still drains: removals re-read the service first", async () => {
+    const env = await setup({ drainTimeoutMs: 60_000 });
+    const id = serviceKeyId(WEB);
+    env.reconciler.setDesired(table(web([1, 1])));
+    await env.reconciler.reconcile();
+    // Connections arrive; no full pass reads them before the server is removed.
+    env.kernel.setDestinationCounters(WEB, { address: "203.0.113.2", port: 80 }, { activeConnections: 1 });
+    env.reconciler.setDesired(table(web([1])), [id]);
+    const pass = await env.reconciler.reconcile();
+    assert.equal(pass.kind, "incremental");
+    assert.deepEqual((await view(env.client))[id]!.destinations, ["203.0.113.1:80=1", "203.0.113.2:80=0"]);
+    await env.close();
+  });
+
   test("a drain that outlives its timeout ends by deletion", async () => {
     const env = await setup({ drainTimeoutMs: 1000 });
     env.reconciler.setDesired(table(web([1, 1])));
@@ -287,6 +302,67 @@ describe("IpvsReconciler", () => {
     env.reconciler.setDesired(table(web([1])), [serviceKeyId(WEB)]);
     await env.reconciler.reconcile();
     assert.deepEqual((await view(env.client))[serviceKeyId(WEB)]!.destinations, ["203.0.113.1:80=1"]);
+    await env.close();
+  });
+
+  test("a service's own drain timeout bounds its drains; once removed it drains with the one it last had", async () => {
+    const env = await setup({ drainTimeoutMs: 60_000 });
+    const id = serviceKeyId(WEB);
+    const busy = async (address: string, activeConnections: number) => {
+      env.kernel.setDestinationCounters(WEB, { address, port: 80 }, { activeConnections });
+      env.reconciler.resyncSoon(); // read the counts
+      await env.reconciler.reconcile();
+    };
+    env.reconciler.setDesired(table(web([1, 1], 2000)));
+    await env.reconciler.reconcile();
+    await busy("203.0.113.2", 5);
+    env.reconciler.setDesired(table(web([1], 2000)), [id]);
+    await env.reconciler.reconcile();
+    assert.deepEqual(
+      logs(env.sink, "draining removed real server").map((r) => [
+        r.realServer,
+        r.virtualService,
+        r.timeoutMs,
+      ]),
+      [["203.0.113.2:80", "ns/web", 2000]],
+    );
+    env.advance(1999);
+    env.reconciler.setDesired(table(web([1], 2000)), [id]);
+    await env.reconciler.reconcile();
+    assert.deepEqual((await view(env.client))[id]!.destinations, ["203.0.113.1:80=1", "203.0.113.2:80=0"]);
+    env.advance(1);
+    env.reconciler.setDesired(table(web([1], 2000)), [id]);
+    await env.reconciler.reconcile();
+    assert.deepEqual((await view(env.client))[id]!.destinations, ["203.0.113.1:80=1"]);
+
+    // The VirtualService is deleted: the desired table no longer has its timeout, the reconciler does.
+    await busy("203.0.113.1", 3);
+    env.reconciler.setDesired(table(), [id]);
+    await env.reconciler.reconcile();
+    assert.deepEqual(
+      logs(env.sink, "draining removed IPVS service").map((r) => r.timeoutMs),
+      [2000],
+    );
+    assert.deepEqual((await view(env.client))[id]!.destinations, ["203.0.113.1:80=0"]);
+    env.advance(2000);
+    env.reconciler.setDesired(table(), [id]);
+    await env.reconciler.reconcile();
+    assert.deepEqual(await view(env.client), {});
+    await env.close();
+  });
+
+  test("a drain timeout of 0 deletes a removed real server with connections at once", async () => {
+    const env = await setup({ drainTimeoutMs: 60_000 });
+    const id = serviceKeyId(WEB);
+    env.reconciler.setDesired(table(web([1, 1], 0)));
+    await env.reconciler.reconcile();
+    env.kernel.setDestinationCounters(WEB, { address: "203.0.113.2", port: 80 }, { activeConnections: 9 });
+    env.reconciler.resyncSoon();
+    await env.reconciler.reconcile();
+    env.reconciler.setDesired(table(web([1], 0)), [id]);
+    await env.reconciler.reconcile();
+    assert.deepEqual((await view(env.client))[id]!.destinations, ["203.0.113.1:80=1"]);
+    assert.deepEqual(logs(env.sink, "draining removed real server"), []);
     await env.close();
   });
 });

@@ -10,13 +10,15 @@
 // - Operations go to the kernel in batches (IpvsControl.apply); each failure is logged with the
 //   operation and errno, kept for the service's status, and retried after retryDelayMs with that
 //   service re-read from the kernel.
-// - Draining destinations and services are re-read every drainPollMs until their drain ends.
+// - Draining destinations and services are re-read every drainPollMs until their drain ends. Each
+//   service drains with its own timeout (DesiredService.drainTimeoutMs, else drainTimeoutMs); a
+//   service no longer desired with the one it last had, remembered here.
 // Passes never overlap. stop() leaves the table as it is.
 import type { Logger } from "../../core/log.js";
 import type { IpvsControl, IpvsOperationResult } from "../../native/ipvs/control.js";
 import { describeDestination, describeService, serviceKeyId } from "../../native/ipvs/model.js";
 import { describeOperation } from "../../native/ipvs/requests.js";
-import type { DesiredTable } from "./desired.js";
+import type { DesiredService, DesiredTable } from "./desired.js";
 import type { OwnershipStore } from "./ownership.js";
 import { planReconcile, type Plan, type ServiceDrain } from "./plan.js";
 import {
@@ -45,7 +47,10 @@ export interface ReconcilerOptions {
   readonly metrics?: ReconcilerMetrics;
   /** Full read and repair period; default 30 s. */
   readonly resyncIntervalMs?: number;
-  /** Longest a removed destination or service drains before it is deleted anyway; default 120 s. */
+  /**
+   * Longest a removed destination or service drains before it is deleted anyway, for services that
+   * set no timeout of their own (DesiredService.drainTimeoutMs); default 120 s.
+   */
   readonly drainTimeoutMs?: number;
   /** How often draining entries are re-read for their connection counts; default 1 s. */
   readonly drainPollMs?: number;
@@ -78,6 +83,8 @@ export class IpvsReconciler {
   private kernel: KernelTable | undefined;
   private owned: Set<string>;
   private drains = new Map<string, ServiceDrain>();
+  /** Each service's own drain timeout as last desired: what it drains with once no longer desired. */
+  private readonly lastDrainTimeouts = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly conflicts = new Set<string>();
   private readonly errors = new Map<string, string>();
@@ -108,8 +115,11 @@ export class IpvsReconciler {
    * (an incremental pass plans only those); absent, every service is planned again.
    */
   setDesired(table: DesiredTable, changed?: Iterable<string>): void {
-    if (changed === undefined) for (const id of [...this.desired.keys(), ...table.keys()]) this.dirty.add(id);
-    else for (const id of changed) this.dirty.add(id);
+    const ids = changed ?? [...this.desired.keys(), ...table.keys()];
+    for (const id of ids) {
+      this.dirty.add(id);
+      this.rememberDrainTimeout(id, table);
+    }
     this.desired = table;
     this.schedule();
   }
@@ -183,6 +193,7 @@ export class IpvsReconciler {
       } else {
         scope = [...this.dirty];
         this.dirty.clear();
+        await this.reread(this.removingFromKernel(scope));
       }
     } catch (error) {
       this.fullPending = true;
@@ -198,6 +209,7 @@ export class IpvsReconciler {
       drains: this.drains,
       now: this.now(),
       drainTimeoutMs: this.drainTimeoutMs,
+      lastDrainTimeouts: this.lastDrainTimeouts,
       ...(scope !== undefined ? { scope } : {}),
     });
     const failed = await this.execute(plan);
@@ -247,6 +259,7 @@ export class IpvsReconciler {
     for (const id of [...this.owned]) {
       if (fresh.has(id)) continue;
       this.owned.delete(id); // gone from the kernel: re-added (and re-owned) if still desired
+      if (!this.desired.has(id)) this.lastDrainTimeouts.delete(id);
       ownershipChanged = true;
     }
     this.conflicts.clear();
@@ -288,14 +301,16 @@ export class IpvsReconciler {
       for (const id of plan.addedServices) this.owned.add(id);
       this.saveOwnership();
     }
-    for (const id of plan.drainsStarted) {
-      const [serviceId, destinationId] = id.split("|") as [string, string | undefined];
-      const entry = kernel.get(serviceId)!;
-      const destination = destinationId === undefined ? undefined : entry.destinations?.get(destinationId);
+    for (const started of plan.drainsStarted) {
+      const entry = kernel.get(started.service)!;
+      const destination =
+        started.destination === undefined ? undefined : entry.destinations?.get(started.destination);
+      const owner = this.desired.get(started.service)?.owner;
       log.info(destination === undefined ? "draining removed IPVS service" : "draining removed real server", {
         service: describeService(entry.service.key),
+        ...(owner !== undefined ? { virtualService: owner } : {}),
         ...(destination !== undefined ? { realServer: describeDestination(destination) } : {}),
-        timeoutMs: this.drainTimeoutMs,
+        timeoutMs: started.timeoutMs,
       });
     }
 
@@ -341,6 +356,7 @@ export class IpvsReconciler {
       if (kernel.has(id)) continue;
       this.owned.delete(id);
       this.errors.delete(id);
+      if (!this.desired.has(id)) this.lastDrainTimeouts.delete(id);
       ownershipChanged = true;
     }
     for (const id of plan.addedServices) {
@@ -356,7 +372,24 @@ export class IpvsReconciler {
     return results.filter((r) => !r.ok).length;
   }
 
-  /** Refreshes some services from the kernel (after a failure, or for drain counts). */
+  /**
+   * Owned services in scope that lose destinations (or are no longer desired at all) and are not
+   * draining yet. Whether they drain or go at once depends on their active connections, which the
+   * view only has as of the last full read: these are re-read first. Draining services are re-read
+   * by the drain poll; a change that removes nothing reads nothing.
+   */
+  private removingFromKernel(scope: Iterable<string>): string[] {
+    const kernel = this.kernel!;
+    const removing: string[] = [];
+    for (const id of scope) {
+      const have = kernel.get(id);
+      if (have?.destinations === undefined || !this.owned.has(id) || this.drains.has(id)) continue;
+      if (losesDestinations(have.destinations, this.desired.get(id))) removing.push(id);
+    }
+    return removing;
+  }
+
+  /** Refreshes some services from the kernel (after a failure, before removals, or for drain counts). */
   private async reread(ids: Iterable<string>): Promise<void> {
     const kernel = this.kernel!;
     for (const id of ids) {
@@ -416,6 +449,16 @@ export class IpvsReconciler {
     this.drainTimer.unref();
   }
 
+  /**
+   * Keeps a service's own drain timeout while it is desired, and past that for as long as the
+   * service may still drain (owned): the desired table forgets a service as soon as it is removed.
+   */
+  private rememberDrainTimeout(id: string, table: DesiredTable): void {
+    const want = table.get(id);
+    if (want?.drainTimeoutMs !== undefined) this.lastDrainTimeouts.set(id, want.drainTimeoutMs);
+    else if (want !== undefined || !this.owned.has(id)) this.lastDrainTimeouts.delete(id);
+  }
+
   private saveOwnership(): void {
     try {
       this.options.ownership.save(this.owned);
@@ -434,6 +477,16 @@ function countByKind(plan: Plan): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const operation of plan.operations) counts[operation.kind] = (counts[operation.kind] ?? 0) + 1;
   return counts;
+}
+
+/** The kernel holds a destination the desired service does not want (or the service is unwanted). */
+function losesDestinations(
+  present: ReadonlyMap<string, TableDestination>,
+  want: DesiredService | undefined,
+): boolean {
+  if (want === undefined) return true;
+  for (const id of present.keys()) if (!want.destinations.has(id)) return true;
+  return false;
 }
 
 /** What differs for an owned service between what we believed and what the kernel holds. */

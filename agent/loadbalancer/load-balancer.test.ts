@@ -322,6 +322,33 @@ describe("LoadBalancer", () => {
     await env.lb.stop();
     env.client.close();
   });
+
+  test("drainTimeoutSeconds reaches the reconciler: 0 deletes a removed busy server at once, the default drains it", async () => {
+    const env = await setup();
+    const services = (servers: number[]) => [
+      entry("now", { drainTimeoutSeconds: 0, realServers: servers.map((last) => server(last)) }),
+      entry("later", { port: 81, realServers: servers.map((last) => server(last)) }),
+    ];
+    env.lb.apply(services([1, 2]), new Set(["web"]));
+    await env.lb.reconcile();
+    for (const port of [80, 81]) {
+      const key = { kind: "address", protocol: "tcp", address: "198.51.100.10", port } as const;
+      env.kernel.setDestinationCounters(
+        key,
+        { address: "203.0.113.2", port: 8080 },
+        { activeConnections: 3 },
+      );
+    }
+    env.lb.apply(services([1]), new Set(["web"]));
+    await env.lb.reconcile();
+    assert.deepEqual(await table(env.client, "198.51.100.10", 80), ["203.0.113.1:8080=1"]);
+    assert.deepEqual(await table(env.client, "198.51.100.10", 81), [
+      "203.0.113.1:8080=1",
+      "203.0.113.2:8080=0",
+    ]);
+    await env.lb.stop();
+    env.client.close();
+  });
 });
 
 describe("Agent with IPVS", () => {

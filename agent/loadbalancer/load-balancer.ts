@@ -29,7 +29,10 @@ import {
 export interface LoadBalancerOptions {
   /** Full IPVS read and repair period; default 30 s. */
   readonly resyncIntervalMs?: number;
-  /** Longest a removed real server or service drains before deletion; default 120 s. */
+  /**
+   * Longest a removed real server or service drains before deletion, for VirtualServices without
+   * drainTimeoutSeconds; default 120 s.
+   */
   readonly drainTimeoutMs?: number;
   readonly drainPollMs?: number;
   readonly retryDelayMs?: number;

@@ -10,8 +10,9 @@
 //                             VIPs .200 .201 .202)
 //
 // The VirtualServices: NAT on 198.51.100.200:80, DR on .201:80, TUN (IPIP) on .202:80, and a NAT
-// echo service on .200:9000 for the long-lived connection. DR and TUN real servers are prepared
-// with `kubelvs realserver`. Every figure lands in $KUBELVS_RESULTS_DIR/loadbalancer.json.
+// echo service on .200:9000 for the long-lived connections (agent restart, drain). DR and TUN real
+// servers are prepared with `kubelvs realserver`. Every figure lands in
+// $KUBELVS_RESULTS_DIR/loadbalancer.json.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,7 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { NodeStateSpec, NodeVirtualService } from "../../crds/schema/node-state.js";
-import type { HealthCheck, VirtualServiceSpec } from "../../crds/schema/virtual-service.js";
+import type { HealthCheck, RealServer, VirtualServiceSpec } from "../../crds/schema/virtual-service.js";
 import { parseIpvsadmDaemons } from "../../e2e/vm/ipvsadm.js";
 import { IpvsClient } from "../../native/ipvs/client.js";
 import { controlRequest } from "../process/control-socket.js";
@@ -335,9 +336,66 @@ async function until(
 const allActive = (status: AgentStatus, names: string[]) =>
   names.every((name) => status.virtualServices?.find((s) => s.name === name)?.active === true);
 
-async function weightOf(vip: string, port: number, address: string): Promise<number | undefined> {
+async function destinationOf(vip: string, port: number, address: string) {
   const key = { kind: "address", protocol: "tcp", address: vip, port } as const;
-  return (await ipvs.listDestinations(key)).find((d) => d.address === address)?.weight;
+  return (await ipvs.listDestinations(key)).find((d) => d.address === address);
+}
+
+async function weightOf(vip: string, port: number, address: string): Promise<number | undefined> {
+  return (await destinationOf(vip, port, address))?.weight;
+}
+
+interface HeldLine {
+  connected?: number;
+  local?: number;
+  echo?: number;
+  closed?: string;
+  at?: number;
+}
+
+/** `traffic-client.js hold`: one long-lived connection to the echo service, echoing every intervalMs. */
+class HeldConnection {
+  private output = "";
+  private readonly child: ChildProcess;
+  private readonly done: Promise<void>;
+
+  constructor(intervalMs: number) {
+    this.child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        "kv-cli",
+        process.execPath,
+        TRAFFIC_CLIENT,
+        "hold",
+        NAT_VIP,
+        "9000",
+        String(intervalMs),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (this.output += chunk));
+    this.done = new Promise((resolve) => this.child.on("close", () => resolve()));
+  }
+
+  /** The complete lines so far (a chunk may end mid-line). */
+  lines(): HeldLine[] {
+    return this.output
+      .slice(0, this.output.lastIndexOf("\n") + 1)
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as HeldLine);
+  }
+
+  echoes(): HeldLine[] {
+    return this.lines().filter((l) => l.echo !== undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill("SIGTERM");
+    await this.done;
+  }
 }
 
 before(async () => {
@@ -541,14 +599,8 @@ describe("load balancer with real traffic", () => {
       await agent.reload(spec);
     }
     await agent.ready(["nat", "dr", "tun", "echo"]);
-    const holder = spawn(
-      "ip",
-      ["netns", "exec", "kv-cli", process.execPath, TRAFFIC_CLIENT, "hold", NAT_VIP, "9000", "100"],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let held = "";
-    holder.stdout.setEncoding("utf8").on("data", (chunk: string) => (held += chunk));
-    const echoCount = () => held.split("\n").filter((l) => l.includes('"echo"')).length;
+    const holder = new HeldConnection(100);
+    const echoCount = () => holder.echoes().length;
     await until("echoes flowing", () => echoCount() >= 5);
     const entryBefore = run("ipvsadm", "-Lnc");
     const statsBefore = run("ipvsadm", "-Ln", "--stats", "-t", `${NAT_VIP}:9000`);
@@ -566,22 +618,9 @@ describe("load balancer with real traffic", () => {
     );
     const echoesBefore = echoCount();
     await until("echoes after the restart", () => echoCount() >= echoesBefore + 10);
-    holder.kill("SIGTERM");
-    await new Promise((resolve) => holder.on("close", resolve));
+    await holder.stop();
 
-    const lines = held
-      .trim()
-      .split("\n")
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            connected?: number;
-            local?: number;
-            echo?: number;
-            closed?: string;
-            at?: number;
-          },
-      );
+    const lines = holder.lines();
     const connected = lines.find((l) => l.connected !== undefined)!;
     const closed = lines.find((l) => l.closed !== undefined);
     const echoes = lines.filter((l) => l.echo !== undefined);
@@ -623,4 +662,92 @@ describe("load balancer with real traffic", () => {
       "counters not reset",
     );
   });
+
+  test("a removed real server with a live connection drains at weight 0 and is deleted drainTimeoutSeconds after its removal", async () => {
+    const DRAIN_SECONDS = 2;
+    const echo = nat1Echo();
+    const spec = (realServers: RealServer[]) =>
+      nodeState([
+        virtualService("nat", "rr", [1, 1, 1]),
+        virtualService("dr", "rr", [1, 1, 1]),
+        virtualService("tun", "rr", [1, 1, 1]),
+        { ...ECHO_SERVICE, spec: { ...ECHO_SERVICE.spec, drainTimeoutSeconds: DRAIN_SECONDS, realServers } },
+      ]);
+    if (agent === undefined) {
+      AgentProcess.writeConfig(spec([echo]));
+      agent = new AgentProcess(`${RESULTS}/agent-1.log`);
+    } else {
+      await agent.reload(spec([echo]));
+    }
+    await agent.ready(["nat", "dr", "tun", "echo"]);
+    await until("echo server in the table", async () => (await weightOf(NAT_VIP, 9000, echo.address)) === 1);
+    const holder = new HeldConnection(50);
+    try {
+      await until("echoes flowing", () => holder.echoes().length >= 5);
+      await until(
+        "the connection counted on the echo server",
+        async () => (await destinationOf(NAT_VIP, 9000, echo.address))?.activeConnections === 1,
+      );
+
+      // The echo server leaves the configuration while the connection lasts.
+      const reloadStartedAt = Date.now();
+      await agent.reload(spec([]));
+      const reloadMs = Date.now() - reloadStartedAt;
+      await until("weight 0", async () => (await weightOf(NAT_VIP, 9000, echo.address)) === 0, 5000, 10);
+      const drainingSeenAt = Date.now();
+      const draining = await destinationOf(NAT_VIP, 9000, echo.address);
+      await until(
+        "the draining server deleted",
+        async () => (await destinationOf(NAT_VIP, 9000, echo.address)) === undefined,
+        (DRAIN_SECONDS + 5) * 1000,
+        10,
+      );
+      const deletedAt = Date.now();
+      await sleep(1000); // would any echo still come back?
+      const echoes = holder.echoes();
+      // From weight 0 (seen by 10 ms polls, so up to a poll after the drain started) to deletion.
+      const drainMs = deletedAt - drainingSeenAt;
+      const lowerMs = DRAIN_SECONDS * 1000 - 100;
+      // The agent re-reads draining services every second (drainPollMs): the deletion is due at the
+      // first poll after the timeout.
+      const boundMs = DRAIN_SECONDS * 1000 + 1000 + 500;
+      const drainLog = agent
+        .log()
+        .split("\n")
+        .filter((line) => line.includes("draining removed real server"));
+      figures.drain = {
+        drainTimeoutSeconds: DRAIN_SECONDS,
+        reloadMs,
+        drainMs,
+        boundMs,
+        activeConnectionsWhileDraining: draining?.activeConnections,
+        echoesWhileDraining: echoes.filter((e) => e.at! > drainingSeenAt && e.at! < deletedAt).length,
+        echoesAfterDeletion: echoes.filter((e) => e.at! > deletedAt + 200).length,
+      };
+      assert.equal(draining?.activeConnections, 1, "the drain waited on the live connection");
+      assert.ok(drainMs >= lowerMs, `deleted ${drainMs} ms after its drain started, before the timeout`);
+      assert.ok(drainMs <= boundMs, `deleted ${drainMs} ms after its drain started, bound ${boundMs} ms`);
+      // Graceful: the established connection kept working at weight 0 until the deletion...
+      assert.ok(
+        echoes.some((e) => e.at! > drainingSeenAt + DRAIN_SECONDS * 1000 - 500 && e.at! < deletedAt),
+        "echoes continued while the server drained",
+      );
+      // ...and the deletion ended it: the kernel drops packets of connections to a deleted server
+      // (expire_nodest_conn=0). 200 ms of grace for an echo already on its way when it was deleted.
+      assert.ok(
+        echoes.every((e) => e.at! <= deletedAt + 200),
+        `no echo after the server was deleted at ${deletedAt}: ${JSON.stringify(echoes.slice(-3))}`,
+      );
+      assert.equal(drainLog.length, 1, `one drain logged:\n${drainLog.join("\n")}`);
+      assert.match(drainLog[0]!, /"timeoutMs":2000/);
+      assert.match(drainLog[0]!, /"realServer":"203\.0\.113\.11:9000"/);
+    } finally {
+      await holder.stop();
+    }
+  });
 });
+
+/** The echo service's real server, as ECHO_SERVICE has it. */
+function nat1Echo(): RealServer {
+  return ECHO_SERVICE.spec.realServers[0]!;
+}

@@ -1,7 +1,8 @@
 // Boots the IPVS machine once and runs the load balancer's real-traffic tests inside it
 // (loadbalancer.guest.ts): NAT, DR and TUN services from VirtualService specs, scheduler and weight
-// distribution, a killed backend's detection and recovery, and an agent restart under a
-// long-lived connection. The guest's figures are printed as diagnostics.
+// distribution, a killed backend's detection and recovery, an agent restart under a long-lived
+// connection, and a removed real server's drain (drainTimeoutSeconds) under one. The guest's figures
+// are printed as diagnostics.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +38,7 @@ describe("load balancer with real traffic in a kernel with IPVS", tierOptions(mi
         if (name !== "tableAfterStart") t.diagnostic(`${name}: ${JSON.stringify(value)}`);
       assert.equal(run.code, 0, `guest tests failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
       assert.match(run.stdout, /ℹ fail 0/);
-      assert.match(run.stdout, /ℹ pass 4/);
+      assert.match(run.stdout, /ℹ pass 5/);
     } finally {
       rmSync(results, { recursive: true, force: true });
     }

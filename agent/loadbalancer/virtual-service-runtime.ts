@@ -19,6 +19,7 @@ import {
   configuredWeight,
   desiredService,
   destinationId,
+  drainTimeoutMsOf,
   ipvsServiceOf,
   realServerDestination,
   sorryServerDestination,
@@ -154,7 +155,9 @@ export class VirtualServiceRuntime {
       else if (this.spec.sorryServer?.inhibit === true && !destinations.has(id))
         destinations.set(id, sorryServer);
     }
-    return desiredService(this.id, this.service, destinations.values());
+    return desiredService(this.id, this.service, destinations.values(), {
+      drainTimeoutMs: drainTimeoutMsOf(this.spec),
+    });
   }
 
   /** A check result for one real server: updates its health and the quorum; says what follows. */
