@@ -77,7 +77,14 @@ function routersFor(
   return [make(hosts[0], PRIORITIES[0]), make(hosts[1], PRIORITIES[1]), make(hosts[2], PRIORITIES[2])];
 }
 
+/**
+ * The last run restarted the Master: its start-up work (lazy compilation, the first garbage collections)
+ * must be over before "idle" is measured. Both implementations get the same wait.
+ */
+const IDLE_SETTLE_MS = 5000;
+
 async function resourcesOf(router: Router, interval: string, seconds: number): Promise<ResourceFigures> {
+  await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
   const processes = router.processes();
   const cpu = await sampleCpu(processes, seconds * 1000);
   return {
