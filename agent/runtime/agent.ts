@@ -12,8 +12,10 @@ import { IpvsClient } from "../../native/ipvs/client.js";
 import type { IpvsControl } from "../../native/ipvs/control.js";
 import { FileOwnershipStore, ownershipFilePath } from "../ipvs/ownership.js";
 import type { SyncGroupInput } from "../ipvs/sync-daemons.js";
-import { LoadBalancer, type LoadBalancerOptions } from "../loadbalancer/load-balancer.js";
-import { LoadBalancerMetrics } from "../loadbalancer/metrics.js";
+// Types only: the load balancer (its health probes load node:http, https, dgram and crypto; its
+// metrics prom-client's whole entry point) is imported the first time a virtual service needs it.
+import type { LoadBalancer, LoadBalancerOptions } from "../loadbalancer/load-balancer.js";
+import type { LoadBalancerMetrics } from "../loadbalancer/metrics.js";
 import { DEFAULT_RUN_DIR } from "../process/instance.js";
 import { VrrpSyncGroup } from "../vrrp/sync-group.js";
 import type { VrrpState } from "../vrrp/ports.js";
@@ -142,6 +144,10 @@ export class Agent {
     const services = spec.virtualServices ?? [];
     const needed = services.length > 0 || spec.vrrpGroups.some((g) => g.connectionSync?.enabled === true);
     if (this.loadBalancer === undefined && this.ipvsUnavailable === undefined && needed) {
+      const [{ LoadBalancer }, { LoadBalancerMetrics }] = await Promise.all([
+        import("../loadbalancer/load-balancer.js"),
+        import("../loadbalancer/metrics.js"),
+      ]);
       this.lbMetrics ??= new LoadBalancerMetrics(this.deps.metrics.registry);
       const { log } = this.deps;
       try {

@@ -267,7 +267,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     await sleep(1500);
 
     step("Kill the Master's agent (kill -9 of n1's agent process)");
-    const victim = Number.parseInt(readFileSync(join(work, "n1", "run", "demo.pid"), "utf8"), 10);
+    const victim = Number.parseInt(readFileSync(join(work, "n1", "run", "kubernetes.pid"), "utf8"), 10);
     const killedAt = Date.now();
     process.kill(victim, "SIGKILL");
     out(`    killed pid ${victim}; its guard resigns for it at once (priority-0 advert, VIPs removed)`);
@@ -341,8 +341,6 @@ function startAgent(lab: Lab, node: LabHost, kubeconfig: string, work: string): 
     node.name,
     "--kubeconfig",
     kubeconfig,
-    "--instance",
-    "demo",
     "--run-dir",
     join(dir, "run"),
     "--log-file",
