@@ -18,7 +18,7 @@ import { connectGuard, type GuardHandle } from "../agent/guard/guard-client.js";
 import { createKernelEdge } from "../native/kernel.js";
 // Type only: the Kubernetes client is loaded when --kubernetes asks for it.
 import type { KubernetesModeHandle } from "../agent/kubernetes/kubernetes-mode.js";
-import { EXIT_CONFIG, type AgentOptions } from "./agent.js";
+import { applyRealtimePriority, EXIT_CONFIG, type AgentOptions } from "./agent.js";
 
 function specSource(options: AgentOptions): SpecSource | undefined {
   if (options.config !== undefined) return { kind: "config", file: options.config };
@@ -54,6 +54,8 @@ export async function runAgentProcess(options: AgentOptions, log: Logger): Promi
     process.stderr.write(`kubelvs agent: ${(e as Error).message}\n`);
     return EXIT_CONFIG;
   }
+  // After the start-up work (the loader process), before the first advert or failover timer.
+  await applyRealtimePriority(options.realtimePriority, log);
   let pidFile: ReturnType<typeof acquirePidFile>;
   try {
     pidFile = acquirePidFile(paths.pidFile);

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { hostname } from "node:os";
 import { basename, extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, fileSink, type LogLevel } from "../core/log.js";
+import { createLogger, fileSink, type Logger, type LogLevel } from "../core/log.js";
 import { GUARD_FD_ENV } from "../agent/guard/guard-client.js";
 import { DEFAULT_RUN_DIR } from "../agent/process/instance.js";
 
@@ -30,6 +30,10 @@ unsolicited NA, tracked interfaces and scripts, notify hooks.
   --log-file FILE          append JSON log lines here instead of standard error
   --log-level LEVEL        debug, info (default), warn or error
   --metrics-address ADDR   serve /metrics and /healthz on HOST:PORT
+  --realtime-priority N    SCHED_FIFO priority 1-99 for the guard's and the agent's event-loop threads
+                           (default 10; 0: ordinary scheduling), like keepalived's vrrp_rt_priority:
+                           adverts and failover timers keep time on a busy node. Needs CAP_SYS_NICE;
+                           without it the agent says so and runs with ordinary scheduling.
   --no-guard               run the agent in this process, without the guard that resigns for it when
                            it crashes (the guard also starts it with node --max-semi-space-size=1)
 
@@ -48,6 +52,14 @@ export const EXIT_CONFIG = 78;
  */
 export const AGENT_NODE_OPTIONS = ["--max-semi-space-size=1"];
 
+/**
+ * Real-time priority of the event-loop threads by default: low among real-time tasks (the kernel's
+ * own threads and anything an admin set higher come first), above every ordinary process. Only the
+ * loop thread is real-time (SCHED_RESET_ON_FORK): V8's and libuv's helpers, the configuration loader,
+ * health checks and notify scripts run as ordinary tasks.
+ */
+export const DEFAULT_REALTIME_PRIORITY = 10;
+
 export interface AgentOptions {
   config?: string;
   keepalivedConf?: string;
@@ -62,6 +74,8 @@ export interface AgentOptions {
   logLevel: LogLevel;
   metricsAddress?: string;
   guard: boolean;
+  /** SCHED_FIFO priority of the event-loop thread; 0 = ordinary scheduling. */
+  realtimePriority: number;
 }
 
 function parse(args: string[]): AgentOptions | string {
@@ -79,6 +93,7 @@ function parse(args: string[]): AgentOptions | string {
       "log-level": { type: "string" },
       "metrics-address": { type: "string" },
       "no-guard": { type: "boolean" },
+      "realtime-priority": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -94,6 +109,11 @@ function parse(args: string[]): AgentOptions | string {
   const source = sources[0]!;
   if (values.kubeconfig !== undefined && !values.kubernetes)
     throw new Error("--kubeconfig goes with --kubernetes");
+  const realtimePriority = Number(values["realtime-priority"] ?? DEFAULT_REALTIME_PRIORITY);
+  if (!Number.isInteger(realtimePriority) || realtimePriority < 0 || realtimePriority > 99)
+    throw new Error(
+      `--realtime-priority ${values["realtime-priority"]}: use an integer 1-99, or 0 for ordinary scheduling`,
+    );
   const level = (values["log-level"] ?? "info") as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(level))
     throw new Error(`--log-level ${level}: use debug, info, warn or error`);
@@ -114,7 +134,25 @@ function parse(args: string[]): AgentOptions | string {
     logLevel: level,
     ...(values["metrics-address"] === undefined ? {} : { metricsAddress: values["metrics-address"] }),
     guard: values["no-guard"] !== true,
+    realtimePriority,
   };
+}
+
+/**
+ * Makes the calling (event-loop) thread real-time; a missing CAP_SYS_NICE (or an exhausted real-time
+ * budget in a cgroup) is logged and the process goes on with ordinary scheduling.
+ */
+export async function applyRealtimePriority(priority: number, log: Logger): Promise<void> {
+  if (priority === 0) return;
+  const { loadAddon } = await import("../native/addon.js");
+  try {
+    loadAddon().setRealtimePriority(priority);
+  } catch (e) {
+    log.warn("real-time scheduling unavailable; running with ordinary scheduling", {
+      priority,
+      err: e,
+    });
+  }
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -142,6 +180,8 @@ export async function run(args: string[]): Promise<number> {
       // This process becomes the guard; the agent proper runs as its child. The guard does not read
       // the configuration: the agent does, and its exit code EX_CONFIG stops the guard too.
       const { runGuarded } = await import("../agent/guard/guard.js");
+      // the guard resigns for a crashed agent: it must not wait behind the node's other work either
+      await applyRealtimePriority(options.realtimePriority, log.child({ component: "guard" }));
       const main = fileURLToPath(new URL("./main.js", import.meta.url));
       return await runGuarded({
         stopCodes: [EXIT_CONFIG],
