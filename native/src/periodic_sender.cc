@@ -146,6 +146,8 @@ void PeriodicSender::SendRound() {
     const size_t slot = static_cast<size_t>(error) < reportedErrnos_.size() ? static_cast<size_t>(error) : 0;
     if (!reportedErrnos_.test(slot)) {
       reportedErrnos_.set(slot);
+      Napi::HandleScope scope(Env());
+      [[maybe_unused]] Napi::Object keepAlive = Value();  // in case onError drops the last reference
       EmitError(SystemError(Env(), error, "sendmsg", datagram.object()));
       if (generation != generation_) return;  // onError restarted, stopped or closed us
     }
@@ -165,7 +167,10 @@ void PeriodicSender::OnReadable() {
   } while (bytes < 0 && errno == EINTR);
   if (bytes < 0) {
     if (errno == EAGAIN) return;  // restarted after the expiry woke the loop
-    Napi::Error error = SystemError(Env(), errno, "read", "periodic sender " + description_);
+    const int readError = errno;
+    Napi::HandleScope scope(Env());
+    [[maybe_unused]] Napi::Object keepAlive = Value();
+    Napi::Error error = SystemError(Env(), readError, "read", "periodic sender " + description_);
     EmitError(error);
     StopSending();
     return;

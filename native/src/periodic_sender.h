@@ -43,6 +43,9 @@ class PeriodicSender : public PolledSocket<PeriodicSender> {
   // Called by PolledSocket when the timerfd is readable: one or more intervals have passed.
   void OnReadable();
 
+  // A round is one read() and the sendmsg calls: no handle scope unless there is an error to report.
+  static constexpr bool kScopesOwnCallbacks = true;
+
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);

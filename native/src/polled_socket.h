@@ -65,6 +65,12 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
 
   bool Polling() const { return poll_ != nullptr; }
 
+  // A subclass that sets this to true handles readiness without JavaScript in the common case and
+  // opens a HandleScope (holding a local reference to its object) itself before it calls JS or
+  // creates JS values; the poll callback then does no N-API work at all (a handle scope costs a
+  // heap allocation, which a PeriodicSender round must not).
+  static constexpr bool kScopesOwnCallbacks = false;
+
   // Calls a JS callback from the event loop. An exception thrown by the callback cannot propagate
   // to any JS caller here, so it is reported as an uncaught exception (process 'uncaughtException').
   void Emit(Napi::FunctionReference& callback, const std::initializer_list<napi_value>& args) {
@@ -175,6 +181,12 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
   static void OnPoll(uv_poll_t* poll, int status, int /*events*/) {
     auto* self = static_cast<Derived*>(static_cast<PollHandle*>(poll->data)->owner);
     if (self == nullptr) return;
+    if constexpr (Derived::kScopesOwnCallbacks) {
+      if (status >= 0) {
+        self->OnReadable();
+        return;
+      }
+    }
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
     // A local handle to our JS object keeps `self` alive even if a callback drops the last reference.
