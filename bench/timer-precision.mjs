@@ -87,9 +87,7 @@ async function main() {
     const results = {};
     for (const mode of ["native", "js", "idle"])
       results[mode] = measureChild(namespace, mode, seconds, interval);
-    console.log(
-      `\nCPU over ${seconds} s, adverts every ${interval} ms to ${GROUP} out of a veth:`,
-    );
+    console.log(`\nCPU over ${seconds} s, adverts every ${interval} ms to ${GROUP} out of a veth:`);
     const lines = Object.entries(results).map(([mode, r]) => [
       {
         native: "PeriodicSender (native)",
