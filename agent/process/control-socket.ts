@@ -4,6 +4,16 @@
 import { createConnection, createServer, type Server } from "node:net";
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
+import { DEFAULT_LOAD_TIMEOUT_MS } from "../config/isolated-loader.js";
+
+/** Most requests are answered from memory at once. */
+const REPLY_TIMEOUT_MS = 5000;
+/**
+ * A reload answers once the new configuration is applied, and it is read and validated by a loader
+ * process first (agent/config/isolated-loader.ts: ~0.4 s here, seconds on a slow or busy machine):
+ * the client waits as long as the agent may.
+ */
+const RELOAD_REPLY_TIMEOUT_MS = DEFAULT_LOAD_TIMEOUT_MS + REPLY_TIMEOUT_MS;
 
 export interface ControlRequest {
   command: string;
@@ -73,7 +83,7 @@ export class ControlServer {
 export async function controlRequest(
   path: string,
   request: ControlRequest,
-  timeoutMs = 5000,
+  timeoutMs = request.command === "reload" ? RELOAD_REPLY_TIMEOUT_MS : REPLY_TIMEOUT_MS,
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const conn = createConnection(path);

@@ -164,7 +164,7 @@ describe("the kubelvs chart installed into a real kube-apiserver", tierOptions(.
     assert.equal(daemonSet.spec.template.spec.hostNetwork, true);
     assert.deepEqual(daemonSet.spec.template.spec.containers[0]!.securityContext.capabilities, {
       drop: ["ALL"],
-      add: ["NET_ADMIN", "NET_RAW"],
+      add: ["NET_ADMIN", "NET_RAW", "SYS_NICE"],
     });
     const replicas = await kubectlOk(plane, [
       "get",

@@ -227,7 +227,7 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     assert.ok(container.resources?.limits?.memory);
   });
 
-  test("the agent: host network, only NET_ADMIN and NET_RAW, one node at a time, resigns before it goes", async () => {
+  test("the agent: host network, only NET_ADMIN, NET_RAW and SYS_NICE, one node at a time, resigns before it goes", async () => {
     const daemonSet = workload(await renderChart(), "DaemonSet", "kubelvs-agent");
     const pod = daemonSet.spec.template.spec;
     assert.equal(pod.hostNetwork, true);
@@ -257,7 +257,9 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     assert.deepEqual(container.lifecycle?.preStop?.exec?.command, ["/bin/sh", "-c", "kill -TERM 1"]);
 
     const security = container.securityContext;
-    assert.deepEqual(security.capabilities, { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] });
+    // SYS_NICE for the default real-time scheduling of the event loop (agent.realtimePriority 10)
+    assert.ok(container.args.includes("--realtime-priority=10"));
+    assert.deepEqual(security.capabilities, { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW", "SYS_NICE"] });
     assert.equal(security.privileged, false);
     assert.equal(security.allowPrivilegeEscalation, false);
     assert.equal(security.readOnlyRootFilesystem, true);
