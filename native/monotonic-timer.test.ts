@@ -157,6 +157,22 @@ describe("MonotonicTimer", tierOptions(missingAddon), () => {
     }
   });
 
+  test("a worker that ends with an armed timer still polling tears down cleanly", () => {
+    const output = runSnippet(`
+      import { Worker } from "node:worker_threads";
+      const body = \`
+        const { parentPort } = await import("node:worker_threads");
+        const { loadAddon } = await import(\${JSON.stringify(new URL("./addon.js", import.meta.url).href)});
+        const { MonotonicTimer, monotonicNowMs } = loadAddon();
+        const timer = new MonotonicTimer();
+        timer.start(() => {}, () => {});
+        timer.arm(monotonicNowMs() + 60000);
+        parentPort.postMessage("armed");\`;
+      const worker = new Worker(new URL("data:text/javascript," + encodeURIComponent(body)));
+      worker.on("message", async (m) => { console.log(m); await worker.terminate(); console.log("terminated"); });`);
+    assert.deepEqual(output.trim().split("\n"), ["armed", "terminated"]);
+  });
+
   test("PreciseTimer: an armed timer keeps Node alive until it fires; an unarmed or disarmed one does not", () => {
     const fired = runSnippet(`
       import { loadAddon } from "./addon.js";
