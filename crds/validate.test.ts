@@ -262,6 +262,11 @@ const bad: [string, unknown, string[]][] = [
     ["spec.drainTimeoutSeconds: must be <= 86400"],
   ],
   [
+    "drain timeout with a fraction",
+    virtualService({ drainTimeoutSeconds: 1.5 }),
+    ["spec.drainTimeoutSeconds: must be integer", 'spec.drainTimeoutSeconds: must match format "int32"'],
+  ],
+  [
     "drain timeout as a string",
     virtualService({ drainTimeoutSeconds: "2m" }),
     ["spec.drainTimeoutSeconds: must be integer"],

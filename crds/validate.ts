@@ -137,7 +137,9 @@ function schemaIssues(doc: number, errors: ErrorObject[]): ValidationIssue[] {
 // exactly as in the API server.
 function toCel(value: Json, schema: SchemaNode | undefined): unknown {
   if (value === null || schema === undefined) return value;
-  if (typeof value === "number") return schema.type === "integer" ? BigInt(value) : value;
+  // A non-integer under `type: integer` is reported by the schema check; it stays a double here.
+  if (typeof value === "number")
+    return schema.type === "integer" && Number.isInteger(value) ? BigInt(value) : value;
   if (Array.isArray(value)) return value.map((v) => toCel(v, schema.items as SchemaNode | undefined));
   if (typeof value === "object") {
     const props = (schema.properties ?? {}) as Record<string, SchemaNode>;
