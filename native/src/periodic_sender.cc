@@ -4,7 +4,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <string>
 
 #include "monotonic_timer.h"
