@@ -47,6 +47,8 @@ const NO_EMAIL = "kubelvs sends no e-mail; state changes are Kubernetes events a
 const NO_SNMP = "kubelvs has no SNMP agent; the agent exports Prometheus metrics";
 const NO_DBUS = "kubelvs has no D-Bus interface; state is in the objects' status";
 const DAEMON_TUNING = "tuning of keepalived's own processes; the kubelvs agent is tuned through its Pod spec";
+const REALTIME =
+  "the kubelvs agent's event loop runs SCHED_FIFO by default: kubelvs agent --realtime-priority N (chart: agent.realtimePriority)";
 const FIFO = "kubelvs has no notify FIFOs; use notify commands or watch the objects' status";
 const COMMAND_USER = "commands run in the kubelvs agent's context";
 const FIREWALL = "kubelvs does not manage iptables/nftables";
@@ -225,15 +227,15 @@ export const GLOBAL_DEFS = {
     process_name: unmapped(DAEMON_TUNING, anything),
     vrrp_process_name: unmapped(DAEMON_TUNING, anything),
     checker_process_name: unmapped(DAEMON_TUNING, anything),
-    vrrp_priority: unmapped(DAEMON_TUNING, anything),
+    vrrp_priority: unmapped(REALTIME, anything),
     checker_priority: unmapped(DAEMON_TUNING, anything),
     vrrp_no_swap: unmapped(DAEMON_TUNING, anything),
     checker_no_swap: unmapped(DAEMON_TUNING, anything),
     vrrp_cpu_affinity: unmapped(DAEMON_TUNING, anything),
     checker_cpu_affinity: unmapped(DAEMON_TUNING, anything),
-    vrrp_rt_priority: unmapped(DAEMON_TUNING, anything),
+    vrrp_rt_priority: unmapped(REALTIME, anything),
     checker_rt_priority: unmapped(DAEMON_TUNING, anything),
-    vrrp_rlimit_rttime: unmapped(DAEMON_TUNING, anything),
+    vrrp_rlimit_rttime: unmapped(REALTIME, anything),
     checker_rlimit_rttime: unmapped(DAEMON_TUNING, anything),
     max_auto_priority: unmapped(DAEMON_TUNING, anything),
     min_auto_priority_delay: unmapped(DAEMON_TUNING, anything),
