@@ -44,25 +44,31 @@ const name = process.argv[1];
 http.createServer((req, res) => res.end(name + "\\n")).listen(8080, "0.0.0.0");
 `;
 
-/** Polls the VIP every 100 ms from the client and prints each change of who answers. */
+/**
+ * Asks the VIP every 100 ms from the client and prints one line per request, stamped with the time it
+ * was SENT: a request sent while the VIP moves times out a second later, after later requests have
+ * been answered, so only the send time puts the answers in the order the client saw the VIP move.
+ */
 const PROBE_CLIENT = `
 const http = require("node:http");
 const url = process.argv[1];
-let last = "";
 let ok = 0, failed = 0;
 setInterval(() => {
+  const t = Date.now();
   // A new connection each time (no keep-alive): every request is routed afresh to whoever holds the VIP.
   const req = http.get(url, { timeout: 1000, agent: false }, (res) => {
     let body = "";
     res.on("data", (c) => (body += c));
     res.on("end", () => {
       ok++;
-      body = body.trim();
-      if (body !== last) { console.log(JSON.stringify({ t: Date.now(), answeredBy: body, ok, failed })); last = body; }
+      console.log(JSON.stringify({ t, answeredBy: body.trim(), ok, failed }));
     });
   });
   req.on("timeout", () => req.destroy(new Error("timeout")));
-  req.on("error", () => { failed++; if (last !== "-") { console.log(JSON.stringify({ t: Date.now(), answeredBy: "-", ok, failed })); last = "-"; } });
+  req.on("error", (e) => {
+    failed++;
+    console.log(JSON.stringify({ t, answeredBy: "-", error: e.code ?? e.message, ok, failed }));
+  });
 }, 100);
 setInterval(() => console.log(JSON.stringify({ t: Date.now(), tally: true, ok, failed })), 1000);
 `;
@@ -260,9 +266,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
       probe.lines
         .map(
           (l) =>
-            JSON.parse(l) as { t: number; answeredBy?: string; tally?: boolean; ok: number; failed: number },
+            JSON.parse(l) as {
+              t: number;
+              answeredBy?: string;
+              error?: string;
+              tally?: boolean;
+              ok: number;
+              failed: number;
+            },
         )
-        .filter((r) => r.answeredBy !== undefined);
+        .filter((r) => r.answeredBy !== undefined)
+        .sort((a, b) => a.t - b.t);
     out(`    answered by ${answers().at(-1)?.answeredBy}`);
     await sleep(1500);
 
@@ -282,11 +296,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     const shownAt = Date.now();
     out(`    kubectl shows MASTER n2 ${shownAt - killedAt} ms after the kill:`);
     out((await kctl(["get", "vrrpgroups"])).replace(/^/gm, "    ").trimEnd());
+    /** Who answered, in the order the requests were sent, runs counted: "40× n1 → 6× -(timeout) → …". */
+    const answerTrail = (): string => {
+      const runs: { who: string; count: number }[] = [];
+      for (const a of answers()) {
+        const who = a.error === undefined ? a.answeredBy! : `${a.answeredBy}(${a.error})`;
+        if (runs.at(-1)?.who === who) runs.at(-1)!.count++;
+        else runs.push({ who, count: 1 });
+      }
+      return runs.map((r) => `${r.count}× ${r.who}`).join(" → ");
+    };
     await waitFor(
       "traffic from n2",
-      async () => (answers().at(-1)?.answeredBy === "n2" ? true : undefined),
+      async () => (answers().some((a) => a.t >= killedAt && a.answeredBy === "n2") ? true : undefined),
       10_000,
-    );
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; the client saw ${answerTrail()}`);
+    });
     const moved = answers().find((a) => a.t >= killedAt && a.answeredBy === "n2");
     out(`    the client's traffic is answered by n2 ${moved ? moved.t - killedAt : "?"} ms after the kill`);
     if (moved)
@@ -310,15 +336,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     );
     out((await kctl(["get", "vrrpgroups"])).replace(/^/gm, "    ").trimEnd());
     const tally = probe.lines.map((l) => JSON.parse(l) as { ok: number; failed: number }).at(-1)!;
-    out(
-      `    client requests: ${tally.ok} answered, ${tally.failed} failed (those in flight while the VIP moved)`,
-    );
-    out(
-      "    who answered, in order: " +
-        answers()
-          .map((a) => a.answeredBy)
-          .join(" → "),
-    );
+    out(`    client requests: ${tally.ok} answered, ${tally.failed} failed (those sent while the VIP moved)`);
+    out("    who answered, in order: " + answerTrail());
 
     step("Clean up: agents resign (SIGTERM), operator and control plane stop, namespaces are deleted");
   } finally {
