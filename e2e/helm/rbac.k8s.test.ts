@@ -82,6 +82,13 @@ describe(
     }
 
     /** Waits until the API server's policy cache has the chart's policy, shown by a denial. */
+    /** One write that must be denied (the policies in force are known to be loaded). */
+    async function deniedNow(who: KubectlTarget, node: string): Promise<string> {
+      const result = await writeStatus(who, node, "should-not-stick");
+      assert.notEqual(result.code, 0, `the write of NodeState ${node} was allowed`);
+      return result.stderr;
+    }
+
     async function deniedOnceLoaded(who: KubectlTarget, node: string): Promise<string> {
       const deadline = Date.now() + 20_000;
       for (;;) {
@@ -318,13 +325,16 @@ describe(
           ],
           { kubeconfig: plane.kubeconfigPath },
         );
-        for (const node of ["node-a", "node-b"])
+        // node-z's NodeState only serves to wait for the web release's policy to be in force: a write
+        // before that would succeed, and the tests below must see every write of theirs refused
+        for (const node of ["node-a", "node-b", "node-z"])
           await kubectlOk(plane, ["create", "-f", "-"], { input: webNodeState(node) });
         await kubectlOk(plane, ["create", "-f", "-"], {
           input: pod("web-agent-node-a", "node-a", WEB_NAMESPACE, WEB_AGENT),
         });
         const token = await tokenFor(WEB_AGENT, "web-agent-node-a", WEB_NAMESPACE);
         webAgentOnNodeA = { kubeconfigPath: plane.kubeconfigForToken("web-agent-node-a", token) };
+        await deniedOnceLoaded(webAgentOnNodeA, "web.node-z");
       });
 
       test("web's agent on node-a writes the status of web.node-a", async () => {
@@ -338,7 +348,7 @@ describe(
 
       test("web's agent may write neither another node's web NodeState nor its node's unnamed one", async () => {
         for (const other of ["web.node-b", "node-a"]) {
-          const denial = await deniedOnceLoaded(webAgentOnNodeA, other);
+          const denial = await deniedNow(webAgentOnNodeA, other);
           assert.match(
             denial,
             new RegExp(
@@ -358,7 +368,7 @@ describe(
       });
 
       test("the unnamed instance's agent on node-a may not write web.node-a", async () => {
-        const denial = await deniedOnceLoaded(agentOnNodeA, "web.node-a");
+        const denial = await deniedNow(agentOnNodeA, "web.node-a");
         assert.match(
           denial,
           /denied request: kubelvs agent on node node-a may write only NodeState node-a, not web\.node-a/,
@@ -374,7 +384,7 @@ describe(
         assert.equal(claims(token)["kubernetes.io"].node?.name, "web.node-b");
         const oddAgent = { kubeconfigPath: plane.kubeconfigForToken("agent-odd-node", token) };
         // The name is its own node's; the label says the NodeState is web's.
-        const denial = await deniedOnceLoaded(oddAgent, "web.node-b");
+        const denial = await deniedNow(oddAgent, "web.node-b");
         assert.match(
           denial,
           /ValidatingAdmissionPolicy 'kubelvs-agent-own-nodestate' .* denied request: NodeState web\.node-b belongs to kubelvs instance web, not to the unnamed kubelvs instance \(release kubelvs\) whose agent this is/,
