@@ -109,7 +109,7 @@ export const KINDS: KindDefinition[] = [
     shortNames: ["lvsnode"],
     scope: "Cluster",
     description:
-      "Per-node desired state rendered by the kubelvs operator (spec) and what that node's agent observes (status). Named after the node.",
+      "Per-node desired state rendered by the kubelvs operator (spec) and what that node's agent observes (status). Named after the node (<instance>.<node> for a named kubelvs instance).",
     spec: NodeStateSpec,
     status: NodeStateStatus,
     printerColumns: [

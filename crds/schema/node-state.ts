@@ -1,4 +1,4 @@
-// NodeState: one per node (cluster-scoped, named after the node). `spec` is the desired state the
+// NodeState: one per node (cluster-scoped, named after the node, or <instance>.<node> for a named kubelvs instance). `spec` is the desired state the
 // operator renders for that node's agent; `status` is what the agent observes. The same `spec` is the
 // agent's standalone configuration file (`kubelvs agent --config FILE`), so there is one format.
 import { Type, type Static } from "@sinclair/typebox";
