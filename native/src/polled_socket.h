@@ -133,8 +133,12 @@ class PolledSocket : public Napi::ObjectWrap<Derived> {
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
+      static_cast<Derived*>(this)->OnFdClosed();
     }
   }
+
+  // Called once the fd is closed by close(); a subclass that shares its fd declares its own.
+  void OnFdClosed() {}
 
   int fd_ = -1;
   std::string kind_ = "socket";  // what the object is, in error messages: "socket", "timer", ...

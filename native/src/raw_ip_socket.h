@@ -11,6 +11,8 @@
 // Defaults: TTL / hop limit 255 for unicast and multicast, multicast loopback off.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,8 +30,14 @@ class RawIpSocket : public PolledSocket<RawIpSocket> {
   // The RawIpSocket wrapped by `value`, or nullptr when it is not one (checked by type tag).
   static RawIpSocket* FromValue(Napi::Value value);
 
-  // For PeriodicSender, which sends on this socket from the event loop: the fd, or -1 once closed.
+  // For PeriodicSender, which sends on a duplicate of this fd from its own thread: the fd, or -1
+  // once closed, and a flag that turns true when it is closed (the thread checks it every round).
   int OpenFd() const { return fd_; }
+  std::shared_ptr<const std::atomic<bool>> ClosedFlag() const { return closedFlag_; }
+  // From PolledSocket::CloseFd.
+  void OnFdClosed() { closedFlag_->store(true, std::memory_order_release); }
+  // Finalizer path: the fd is closed by the base destructor.
+  ~RawIpSocket() override { OnFdClosed(); }
   int family() const { return family_; }
   const std::string& description() const { return description_; }
 
@@ -45,6 +53,7 @@ class RawIpSocket : public PolledSocket<RawIpSocket> {
   // Builds the JS packet object for one received datagram, or returns false to drop it.
   bool DescribePacket(Napi::Env env, const msghdr& message, size_t length, Napi::Object& packet);
 
+  std::shared_ptr<std::atomic<bool>> closedFlag_ = std::make_shared<std::atomic<bool>>(false);
   int family_ = 0;  // 4 or 6
   int protocol_ = 0;
   std::vector<uint8_t> receiveBuffer_;
