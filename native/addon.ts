@@ -156,16 +156,23 @@ export interface PeriodicDatagram {
 }
 
 /**
- * Sends the same datagrams from a RawIpSocket every interval, natively: each round is one timerfd
- * read plus one sendmsg per datagram on the event loop, without entering JavaScript.
+ * Sends the same datagrams from a RawIpSocket every interval, natively: each round is one wake-up of
+ * a thread of the sender's own plus one sendmsg per datagram, without the event loop or JavaScript.
+ * The thread shares the event loop's fate: while the loop has neither iterated nor waited for
+ * events for the lease, max(1000 ms, 3 x intervalMs), rounds are withheld (a hung agent falls
+ * silent, like a hung keepalived, so a Backup takes over); they resume with the loop. An idle loop
+ * waiting in epoll is alive and is not woken.
  */
 export interface PeriodicSender {
   /**
    * Copies the datagrams, sends them all now (synchronously), then every intervalMs (1..86400000)
-   * phase-locked to this first send. Calling it again replaces the datagrams and restarts the phase.
-   * Send errors go to onError (the first round's before start() returns) and the schedule keeps
-   * running; each errno is reported once until a round succeeds again. A socket closed under the
-   * sender is reported as EBADF and ends the schedule.
+   * phase-locked to this first send, from the sender's thread, which takes the calling thread's
+   * scheduling policy and priority (SCHED_FIFO after setRealtimePriority). Calling it again replaces
+   * the datagrams and restarts the phase. Send errors go to onError (the first round's before
+   * start() returns, later ones from the event loop) and the schedule keeps running; each errno is
+   * reported once until a round succeeds again. A socket closed under the sender is reported as
+   * EBADF and ends the schedule. A thread that cannot take the scheduling reports a
+   * "pthread_setschedparam" error once and sends anyway.
    */
   start(
     datagrams: readonly PeriodicDatagram[],
@@ -178,9 +185,9 @@ export interface PeriodicSender {
    * nothing is sent now. Throws when the sender is not started.
    */
   update(datagrams: readonly PeriodicDatagram[]): void;
-  /** Ends the schedule; start() may be called again. */
+  /** Ends the schedule and joins its thread; start() may be called again. */
   stop(): void;
-  /** Ends the schedule, closes the timer and lets go of the socket; idempotent. */
+  /** Ends the schedule, joins its thread and lets go of the socket; idempotent. */
   close(): void;
   /** While started, keep the process alive (the default). */
   ref(): void;
@@ -188,10 +195,12 @@ export interface PeriodicSender {
   readonly closed: boolean;
   /** Rounds sent over the sender's life, the first of each start() included. */
   readonly rounds: number;
-  /** Expiries coalesced into one round because the event loop was late. */
+  /** Deadlines skipped because the sender's thread woke after the next one. */
   readonly missed: number;
   /** Datagrams whose sendmsg failed. */
   readonly failures: number;
+  /** Rounds not sent because the event loop had not iterated for the lease (see above). */
+  readonly withheld: number;
 }
 
 export interface PeriodicSenderConstructor {

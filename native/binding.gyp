@@ -14,7 +14,8 @@
         "src/js_options.cc",
         "src/outgoing_datagram.cc",
         "src/monotonic_timer.cc",
-        "src/periodic_sender.cc"
+        "src/periodic_sender.cc",
+        "src/periodic_sender_thread.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -4,7 +4,7 @@
 // limit 255 from a chosen source out of a chosen interface, and delivers received adverts with
 // the fields RFC 5798 5.1.1 / 7.1 checks: TTL, ingress interface, source and destination.
 // A Master's steady-state adverts go through startPeriodic(): the addon re-sends the same bytes
-// every interval without entering JavaScript.
+// every interval from a thread of its own, without entering JavaScript, while the event loop lives.
 import {
   loadAddon,
   type NativeAddon,
@@ -61,10 +61,15 @@ export interface PeriodicSendOptions {
 export interface PeriodicTransmission {
   /** Rounds sent so far (each restart's immediate round included), failed ones too. */
   readonly rounds: number;
-  /** Intervals skipped because the event loop was late (their rounds were merged into one). */
+  /** Intervals skipped because the sending thread woke late (their rounds were merged into one). */
   readonly missed: number;
   /** Adverts whose sendmsg failed. */
   readonly failures: number;
+  /**
+   * Rounds not sent because the event loop had stalled for max(1 s, 3 intervals): a hung agent
+   * stops advertising so a Backup takes over, as a hung keepalived does.
+   */
+  readonly withheld: number;
   /**
    * Replaces the adverts and the interval: sends them now and starts a new phase from this send.
    * Throws once the transmission is stopped.
@@ -103,10 +108,12 @@ export interface VrrpTransport {
   send(payload: Buffer, options: VrrpSendOptions): void;
   /**
    * Sends every advert now, then every intervalMs (phase-locked to this first send) without
-   * entering JavaScript, until stopped or the transport is closed. Send errors (the link is down,
-   * the source address is gone) go to onError — asynchronously, also for the first round — and
-   * the schedule keeps running, so adverts resume when the link does; each errno is reported once
-   * until a round succeeds again. Throws for invalid adverts (addresses of the wrong family, etc.).
+   * entering JavaScript, until stopped or the transport is closed; rounds are withheld while the
+   * event loop is stalled for max(1 s, 3 intervals) (PeriodicTransmission.withheld). Send errors
+   * (the link is down, the source address is gone) go to onError — asynchronously, also for the
+   * first round — and the schedule keeps running, so adverts resume when the link does; each errno
+   * is reported once until a round succeeds again. Throws for invalid adverts (addresses of the
+   * wrong family, etc.).
    */
   startPeriodic(
     adverts: readonly PeriodicAdvert[],
@@ -234,6 +241,10 @@ class NativePeriodicTransmission implements PeriodicTransmission {
 
   get failures(): number {
     return this.sender.failures;
+  }
+
+  get withheld(): number {
+    return this.sender.withheld;
   }
 
   restart(adverts: readonly PeriodicAdvert[], intervalMs: number): void {

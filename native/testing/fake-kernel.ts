@@ -252,6 +252,7 @@ export class FakePeriodicTransmission implements PeriodicTransmission {
   rounds = 0;
   readonly missed = 0;
   failures = 0;
+  readonly withheld = 0;
   stopped = false;
   /** The adverts (copied) and interval of the current schedule. */
   adverts: readonly PeriodicAdvert[] = [];
