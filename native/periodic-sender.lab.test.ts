@@ -26,6 +26,7 @@ interface Counters {
   readonly rounds: number;
   readonly missed: number;
   readonly failures: number;
+  readonly withheld: number;
 }
 
 interface StepReport extends Counters {
@@ -33,6 +34,14 @@ interface StepReport extends Counters {
   readonly action: string;
   readonly before: number;
   readonly after: number;
+  /** Times the probe's event-loop thread had been scheduled at the end of the step. */
+  readonly loopRuns: number;
+}
+
+/** A sender thread's scheduling: policy 0 is SCHED_OTHER, 1 SCHED_FIFO. */
+interface SenderThread {
+  readonly policy: number;
+  readonly priority: number;
 }
 
 interface SendError {
@@ -43,6 +52,8 @@ interface SendError {
 interface Run {
   readonly steps: StepReport[];
   readonly errors: SendError[];
+  /** The sender threads each inspectThreads step found, in order. */
+  readonly threads: SenderThread[][];
   readonly done: Counters;
 }
 
@@ -66,7 +77,10 @@ function parseRun(lines: readonly string[]): Run {
   return {
     steps: values.filter((v) => typeof v.step === "number") as unknown as StepReport[],
     errors: values.filter((v) => v.sendError !== undefined) as unknown as SendError[],
-    done: { rounds: done.rounds, missed: done.missed, failures: done.failures },
+    threads: values
+      .filter((v) => v.senderThreads !== undefined)
+      .map((v) => v.senderThreads as SenderThread[]),
+    done: { rounds: done.rounds, missed: done.missed, failures: done.failures, withheld: done.withheld },
   };
 }
 
@@ -115,7 +129,7 @@ describe("PeriodicSender between namespaces", tierOptions(missingNetns()), () =>
     const [start, , stop] = run.steps;
     assert.equal(start!.rounds, 1, "the first round is sent during start()");
     assert.ok(stop!.rounds >= 8, `only ${stop!.rounds} rounds in 200 ms at 10 ms`);
-    assert.deepEqual(run.done, { rounds: stop!.rounds, missed: run.done.missed, failures: 0 });
+    assert.deepEqual(run.done, { rounds: stop!.rounds, missed: run.done.missed, failures: 0, withheld: 0 });
     assert.deepEqual(run.errors, []);
     for (const node of ["n2", "n3"]) {
       const arrived = packets(`${node}/4`, payload);
@@ -292,6 +306,195 @@ describe("PeriodicSender between namespaces", tierOptions(missingNetns()), () =>
     assert.ok(arrived.filter((p) => p.at > up).length >= 10, "adverts resumed once the link was back up");
     assert.ok(arrived.filter((p) => p.at < down).length >= 5);
   });
+
+  test("each schedule runs on a thread named periodic-sender; stop(), restart and close end it", async () => {
+    const payload = "21330f01";
+    const schedule = { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 };
+    const direct = await runSender({
+      family: 4,
+      ifname: "eth0",
+      source: "198.51.100.1",
+      steps: [
+        { start: schedule },
+        { inspectThreads: true },
+        { restart: schedule },
+        { inspectThreads: true },
+        { stop: true },
+        { inspectThreads: true },
+        { start: schedule },
+        { waitMs: 50 },
+        { closeSocket: true },
+        { waitMs: 50 }, // the thread finds the socket closed at its next round and ends the schedule
+        { inspectThreads: true },
+      ],
+    });
+    assert.deepEqual(
+      direct.threads.map((threads) => threads.length),
+      [1, 1, 0, 0],
+      "one thread while started (a restart replaces it), none after stop() or the socket's close",
+    );
+    assert.deepEqual(
+      direct.errors.map((e) => e.sendError.code),
+      ["EBADF"],
+    );
+
+    const transport = await runSender({
+      family: 4,
+      ifname: "eth0",
+      source: "198.51.100.1",
+      api: "transport",
+      steps: [{ start: schedule }, { inspectThreads: true }, { closeSocket: true }, { inspectThreads: true }],
+    });
+    assert.deepEqual(
+      transport.threads.map((threads) => threads.length),
+      [1, 0],
+      "closing the transport closes its senders, which join their threads at once",
+    );
+    assert.deepEqual(transport.errors, []);
+  });
+
+  test("a blocked event loop: adverts go on for the lease (1 s at 10 ms), are withheld, and resume with the loop", async () => {
+    const payload = "21331001";
+    const run = await runSender({
+      family: 4,
+      ifname: "eth0",
+      source: "198.51.100.1",
+      steps: [
+        { start: { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 } },
+        { waitMs: 300 },
+        { blockMs: 1800 },
+        { waitMs: 300 },
+        { stop: true },
+      ],
+    });
+    const block = run.steps[2]!;
+    const stop = run.steps[4]!;
+    const arrived = packets("n2/4", payload).map((p) => p.at);
+    // The loop's last sign of life is the end of its wait in epoll, just before the block began.
+    // Arrival times are taken by the receiver's event loop: the bounds leave it some slack.
+    const lastDuringBlock = arrived.filter((at) => at < block.after).at(-1)!;
+    assert.ok(
+      lastDuringBlock >= block.before + 900 && lastDuringBlock <= block.before + 1060,
+      `adverts went on for the lease and then stopped: the last one ${(lastDuringBlock - block.before).toFixed(1)} ms into the block`,
+    );
+    const silentMs = block.after - block.before - 1000;
+    assert.ok(
+      block.withheld >= (silentMs / 10) * 0.7 && block.withheld <= silentMs / 10 + 3,
+      `${block.withheld} rounds withheld over ${silentMs.toFixed(0)} ms past the lease at 10 ms`,
+    );
+    const firstAfter = arrived.find((at) => at >= block.after)!;
+    assert.ok(
+      firstAfter - block.after < 60,
+      `adverts resumed ${(firstAfter - block.after).toFixed(1)} ms after the loop`,
+    );
+    assert.ok(arrived.filter((at) => at >= block.after).length >= 20, "and went on");
+    assert.equal(stop.withheld, block.withheld, "nothing withheld once the loop ran again");
+    assert.equal(arrived.length, stop.rounds, "every round sent arrived; withheld ones are not rounds");
+    assert.deepEqual(run.errors, []);
+  });
+
+  test("an idle event loop keeps the adverts going for many leases without being woken", async () => {
+    const payload = "21331101";
+    const run = await runSender({
+      family: 4,
+      ifname: "eth0",
+      source: "198.51.100.1",
+      steps: [
+        { start: { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 } },
+        { waitMs: 5000 },
+        { stop: true },
+      ],
+    });
+    const [start, wait, stop] = run.steps;
+    assert.equal(stop!.withheld, 0, "an event loop waiting in epoll is alive");
+    const arrived = packets("n2/4", payload).map((p) => p.at);
+    assert.equal(arrived.length, stop!.rounds);
+    assert.ok(stop!.rounds >= 450, `${stop!.rounds} rounds in 5 s at 10 ms`);
+    const gaps = arrived.slice(1).map((at, i) => at - arrived[i]!);
+    assert.ok(Math.max(...gaps) < 200, `longest gap between adverts ${Math.max(...gaps).toFixed(1)} ms`);
+    // Pokes at a quarter of the lease would schedule the loop thread 20 times in 5 s.
+    const loopRuns = wait!.loopRuns - start!.loopRuns;
+    assert.ok(loopRuns < 12, `the event-loop thread ran ${loopRuns} times during a 5 s idle wait`);
+  });
+
+  test("the sender thread runs SCHED_FIFO at the priority of the thread that started it", async () => {
+    const payload = "21331201";
+    const run = await runSender({
+      family: 4,
+      ifname: "eth0",
+      source: "198.51.100.1",
+      realtimePriority: 10,
+      steps: [
+        { start: { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 } },
+        { waitMs: 50 },
+        { inspectThreads: true },
+        { stop: true },
+      ],
+    });
+    assert.deepEqual(run.threads, [[{ policy: 1, priority: 10 }]]);
+    assert.deepEqual(run.errors, []);
+  });
+
+  test("a thread that cannot take the SCHED_FIFO priority reports EPERM once and sends anyway", async () => {
+    const payload = "21331301";
+    const run = await runSender({
+      family: 4,
+      ifname: "eth0",
+      source: "198.51.100.1",
+      // The event loop becomes SCHED_FIFO 10 as root, then the process drops to nobody: the sender
+      // thread (SCHED_OTHER from SCHED_RESET_ON_FORK) may not follow without CAP_SYS_NICE.
+      realtimePriority: 10,
+      dropPrivileges: true,
+      steps: [
+        { start: { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 } },
+        { waitMs: 100 },
+        { inspectThreads: true },
+        { stop: true },
+      ],
+    });
+    assert.deepEqual(
+      run.errors.map((e) => e.sendError),
+      [
+        {
+          code: "EPERM",
+          syscall: "pthread_setschedparam",
+          object:
+            "thread of periodic sender on raw IPv4 protocol 112 (SCHED_FIFO priority 10, as the thread that started it)",
+        },
+      ],
+    );
+    assert.deepEqual(run.threads, [[{ policy: 0, priority: 0 }]], "the thread sends as an ordinary task");
+    assert.ok(run.done.rounds >= 8, `${run.done.rounds} rounds in 100 ms at 10 ms`);
+    assert.equal(packets("n2/4", payload).length, run.done.rounds);
+  });
+
+  for (const end of ["terminate", "natural"] as const) {
+    test(`a worker whose environment ends with a sender running (${end}) ends the sender thread`, async () => {
+      const payload = end === "terminate" ? "21331401" : "21331402";
+      const { code, lines, stderr } = await lab.runNode("n1", PROBE, [
+        "worker",
+        JSON.stringify({ family: 4, ifname: "eth0", source: "198.51.100.1", payloadHex: payload, end }),
+      ]);
+      assert.equal(code, 0, `worker probe failed: ${lines.join("\n")} ${stderr}`);
+      await settle();
+      const values = lines
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const started = values.find((v) => v.workerStarted === true);
+      const ended = values.find((v) => v.workerEnded === true) as
+        { at: number; exitCode: number; senderThreads: SenderThread[] } | undefined;
+      assert.equal(started?.rounds, 1);
+      assert.ok(ended, `the worker did not end: ${lines.join("\n")}`);
+      assert.equal(ended.exitCode, end === "terminate" ? 1 : 0);
+      assert.deepEqual(ended.senderThreads, [], "no sender thread outlives its environment");
+      const arrived = packets("n2/4", payload);
+      assert.ok(arrived.length >= 1);
+      assert.ok(
+        arrived.every((p) => p.at < ended.at),
+        "nothing was sent after the worker ended",
+      );
+    });
+  }
 });
 
 describe("PeriodicSender arguments", tierOptions(missingRoot()), () => {

@@ -3,16 +3,30 @@
 //
 //   periodic-sender-probe.js listen {family, ifname}
 //       → {ready}, then {packet: {payloadHex, source, destination, ttl, ifindex, at}} per VRRP packet
-//   periodic-sender-probe.js run {family, ifname, source, api: "addon" | "transport", steps}
-//       → {step, action, before, after, rounds, missed, failures} per step,
-//         {sendError: {code, syscall, object}, at} per reported error, then {done, rounds, missed, failures}
+//   periodic-sender-probe.js run {family, ifname, source, api: "addon" | "transport",
+//                                 realtimePriority?, dropPrivileges?, steps}
+//       → {step, action, before, after, loopRuns, rounds, missed, failures, withheld} per step
+//         (loopRuns: times the event-loop thread has been scheduled so far, from its schedstat),
+//         {sendError: {code, syscall, object}, at} per reported error,
+//         {senderThreads: [{policy, priority}]} per inspectThreads step, then {done, ...counters}
 //     steps: {start|restart: {payloadHex, destinations, intervalMs}}, {update: {payloadHex, destinations}},
-//            {waitMs}, {stop: true}, {closeSocket: true}
+//            {waitMs} (the event loop idles), {blockMs} (the event loop is stuck in Atomics.wait),
+//            {stop: true}, {closeSocket: true}, {inspectThreads: true}
 //     api "addon" drives RawIpSocket + PeriodicSender; "transport" drives RawVrrpTransport.startPeriodic
-//     (closeSocket then closes the transport).
+//     (closeSocket then closes the transport). realtimePriority: setRealtimePriority() first;
+//     dropPrivileges: once the socket is open, RLIMIT_RTPRIO 0 (`prlimit`) and user/group nobody
+//     (no capabilities left), so the event loop stays SCHED_FIFO but a new thread cannot follow.
+//   periodic-sender-probe.js worker {family, ifname, source, payloadHex, end: "terminate" | "natural"}
+//       → {workerStarted, rounds}, then {workerEnded, at, exitCode, senderThreads}: a worker thread
+//         starts a sender at 10 ms, then the parent terminates it ("terminate", after 100 ms) or its
+//         loop runs out of work with the sender unref()'d ("natural"); its environment's cleanup
+//         must end the sender thread.
 //
 // Every `at` / `before` / `after` is monotonicNowMs(): CLOCK_MONOTONIC is one clock across network
 // namespaces, so the test can line a receiver's arrival times up with the sender's calls.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { loadAddon, type NativeSystemError, type PeriodicSender, type RawIpSocket } from "../addon.js";
 import type { IpFamily } from "../ip-address.js";
 import { createKernelEdge } from "../kernel.js";
@@ -32,8 +46,10 @@ interface Step {
   readonly restart?: Schedule;
   readonly update?: Datagrams;
   readonly waitMs?: number;
+  readonly blockMs?: number;
   readonly stop?: true;
   readonly closeSocket?: true;
+  readonly inspectThreads?: true;
 }
 
 interface Arguments {
@@ -41,7 +57,16 @@ interface Arguments {
   readonly ifname: string;
   readonly source?: string;
   readonly api?: "addon" | "transport";
+  readonly realtimePriority?: number;
+  readonly dropPrivileges?: true;
   readonly steps?: readonly Step[];
+}
+
+interface Counters {
+  rounds: number;
+  missed: number;
+  failures: number;
+  withheld: number;
 }
 
 /** The operations a run needs, over either API. */
@@ -50,10 +75,11 @@ interface Driver {
   update(datagrams: Datagrams): void;
   stop(): void;
   closeSocket(): void;
-  readonly counters: { rounds: number; missed: number; failures: number };
+  readonly counters: Counters;
 }
 
 const addon = loadAddon();
+const NOBODY = 65534;
 const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
@@ -74,7 +100,12 @@ function addonDriver(family: IpFamily, ifindex: number, source: string): Driver 
     stop: () => sender.stop(),
     closeSocket: () => socket.close(),
     get counters() {
-      return { rounds: sender.rounds, missed: sender.missed, failures: sender.failures };
+      return {
+        rounds: sender.rounds,
+        missed: sender.missed,
+        failures: sender.failures,
+        withheld: sender.withheld,
+      };
     },
   };
 }
@@ -101,13 +132,37 @@ function transportDriver(transport: VrrpTransport, ifindex: number, source: stri
         rounds: transmission?.rounds ?? 0,
         missed: transmission?.missed ?? 0,
         failures: transmission?.failures ?? 0,
+        withheld: transmission?.withheld ?? 0,
       };
     },
   };
 }
 
+/** The scheduling policy (0 SCHED_OTHER, 1 SCHED_FIFO) and RT priority of each sender thread. */
+function senderThreads(): { policy: number; priority: number }[] {
+  const threads = [];
+  for (const tid of readdirSync("/proc/self/task")) {
+    const task = `/proc/self/task/${tid}`;
+    if (readFileSync(`${task}/comm`, "utf8").trim() !== "periodic-sender") continue;
+    // proc_pid_stat(5): after the parenthesised name, field 3 is the first; 40 rt_priority, 41 policy
+    const fields = readFileSync(`${task}/stat`, "utf8").split(") ")[1]!.split(" ");
+    threads.push({ policy: Number(fields[41 - 3]), priority: Number(fields[40 - 3]) });
+  }
+  return threads;
+}
+
+/** How many times the event-loop (main) thread has been scheduled: schedstat's third field. */
+const loopRuns = (): number =>
+  Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[2]);
+
+/** Blocks the event loop (not just JavaScript: nothing else runs on this thread meanwhile). */
+const blockEventLoop = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
 async function run(args: Arguments, ifindex: number): Promise<void> {
   if (!args.source) throw new Error("run: source is required");
+  if (args.realtimePriority !== undefined) addon.setRealtimePriority(args.realtimePriority);
   const kernelTransport =
     args.api === "transport"
       ? createKernelEdge().openVrrpTransport(args.family, {
@@ -118,6 +173,13 @@ async function run(args: Arguments, ifindex: number): Promise<void> {
   const driver = kernelTransport
     ? transportDriver(kernelTransport, ifindex, args.source)
     : addonDriver(args.family, ifindex, args.source);
+  if (args.dropPrivileges) {
+    execFileSync("prlimit", [`--pid=${process.pid}`, "--rtprio=0:0"]); // lowering needs no privilege
+    const { setgid, setuid } = process;
+    if (!setgid || !setuid) throw new Error("dropPrivileges: no process.setuid on this platform");
+    setgid(NOBODY);
+    setuid(NOBODY); // from root: every capability goes, CAP_SYS_NICE included
+  }
   for (const [index, step] of (args.steps ?? []).entries()) {
     const before = addon.monotonicNowMs();
     let action: string;
@@ -130,6 +192,12 @@ async function run(args: Arguments, ifindex: number): Promise<void> {
     } else if (step.waitMs !== undefined) {
       action = "wait";
       await new Promise((resolve) => setTimeout(resolve, step.waitMs));
+    } else if (step.blockMs !== undefined) {
+      action = "block";
+      blockEventLoop(step.blockMs);
+    } else if (step.inspectThreads) {
+      action = "inspectThreads";
+      print({ senderThreads: senderThreads() });
     } else if (step.stop) {
       action = "stop";
       driver.stop();
@@ -139,10 +207,42 @@ async function run(args: Arguments, ifindex: number): Promise<void> {
     } else {
       throw new Error(`step ${index}: unknown step ${JSON.stringify(step)}`);
     }
-    print({ step: index, action, before, after: addon.monotonicNowMs(), ...driver.counters });
+    const after = addon.monotonicNowMs();
+    print({ step: index, action, before, after, loopRuns: loopRuns(), ...driver.counters });
   }
   print({ done: true, ...driver.counters });
   process.exit(0);
+}
+
+interface WorkerArguments extends Arguments {
+  readonly payloadHex: string;
+  readonly end: "terminate" | "natural";
+}
+
+async function runWorker(args: WorkerArguments, ifindex: number): Promise<void> {
+  const addonUrl = new URL("../addon.js", import.meta.url).href;
+  const body = `
+    const { parentPort, workerData } = await import("node:worker_threads");
+    const { loadAddon } = await import(${JSON.stringify(addonUrl)});
+    const { RawIpSocket, PeriodicSender } = loadAddon();
+    const socket = new RawIpSocket(workerData.family, ${IPPROTO_VRRP}, { sendOnly: true });
+    const sender = new PeriodicSender(socket);
+    const datagrams = [{ payload: Buffer.from(workerData.payloadHex, "hex"), destination: workerData.group }];
+    sender.start(datagrams, { source: workerData.source, ifindex: workerData.ifindex }, 10, (e) => { throw e; });
+    if (workerData.end === "natural") sender.unref();
+    parentPort.postMessage({ workerStarted: true, rounds: sender.rounds });`;
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(body)}`), {
+    workerData: { ...args, ifindex, group: vrrpGroup(args.family) },
+  });
+  worker.on("message", (message) => {
+    print(message);
+    if (args.end === "terminate") setTimeout(() => void worker.terminate(), 100);
+  });
+  const exitCode = await new Promise<number>((resolve, reject) => {
+    worker.on("exit", resolve);
+    worker.on("error", reject);
+  });
+  print({ workerEnded: true, at: addon.monotonicNowMs(), exitCode, senderThreads: senderThreads() });
 }
 
 function listen(family: IpFamily, ifindex: number): void {
@@ -174,6 +274,7 @@ async function main(): Promise<void> {
   if (!link) throw new Error(`no interface '${args.ifname}' in this namespace`);
   if (command === "listen") listen(args.family, link.index);
   else if (command === "run") await run(args, link.index);
+  else if (command === "worker") await runWorker(args as WorkerArguments, link.index);
   else throw new Error(`unknown command '${command}'`);
 }
 
