@@ -13,7 +13,9 @@
 //    198.51.100.1/24 on d0, and sends to 224.0.0.18 out of d0 — the real advert path; the peer d1
 //    receives and drops them, work a real NIC would not charge to us): --cpu-seconds of PeriodicSender at --interval-ms, against a JS setInterval calling
 //    RawIpSocket.send with the same pre-built bytes, and an idle Node process for reference. Each
-//    runs in its own child process, measured with process.cpuUsage() after a 1 s warm-up.
+//    runs in its own child process, measured with process.cpuUsage() (every thread: PeriodicSender
+//    sends from a thread of its own) after a 1 s warm-up; per round in µs, in all and above the
+//    idle process.
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -88,6 +90,11 @@ async function main() {
     for (const mode of ["native", "js", "idle"])
       results[mode] = measureChild(namespace, mode, seconds, interval);
     console.log(`\nCPU over ${seconds} s, adverts every ${interval} ms to ${GROUP} out of a veth:`);
+    const cpu = (r) => r.userUs + r.systemUs;
+    const idleUsPerSecond = cpu(results.idle) / seconds;
+    const perRound = (r) => (r.rounds === 0 ? "-" : (cpu(r) / r.rounds).toFixed(1));
+    const perRoundAboveIdle = (r) =>
+      r.rounds === 0 ? "-" : ((cpu(r) - idleUsPerSecond * seconds) / r.rounds).toFixed(1);
     const lines = Object.entries(results).map(([mode, r]) => [
       {
         native: "PeriodicSender (native)",
@@ -98,9 +105,12 @@ async function main() {
       (r.userUs / 1e3).toFixed(0),
       (r.systemUs / 1e3).toFixed(0),
       `${((100 * (r.userUs + r.systemUs)) / (seconds * 1e6)).toFixed(2)} %`,
+      perRound(r),
+      perRoundAboveIdle(r),
     ]);
-    console.log(table(["", "rounds", "user ms", "system ms", "of a core"], lines));
-    const cpu = (r) => r.userUs + r.systemUs;
+    console.log(
+      table(["", "rounds", "user ms", "system ms", "of a core", "µs/round", "µs/round above idle"], lines),
+    );
     console.log(
       `\nJS loop / native sender: ${(cpu(results.js) / cpu(results.native)).toFixed(1)}x the CPU;` +
         ` above the idle process: ${((cpu(results.js) - cpu(results.idle)) / Math.max(1, cpu(results.native) - cpu(results.idle))).toFixed(1)}x`,
