@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Timer precision and idle-Master CPU: what the native timer and periodic sender buy over Node.
 //   node bench/timer-precision.mjs [--deadlines 500] [--cpu-seconds 10] [--interval-ms 10]
-//                                  [--timerslack-ns N] [--skip-cpu]
+//                                  [--timerslack-ns N] [--skip-cpu] [--skip-keepalived]
 // Needs `npm run build` (or build:native + npx tsc) first.
 //
 // 1. Lateness (no root): one deadline at a time, each 2 ms + a random sub-millisecond offset ahead
@@ -15,10 +15,13 @@
 //    RawIpSocket.send with the same pre-built bytes, and an idle Node process for reference. Each
 //    runs in its own child process, measured with process.cpuUsage() (every thread: PeriodicSender
 //    sends from a thread of its own) after a 1 s warm-up; per round in µs, in all and above the
-//    idle process.
-import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+//    idle process. When keepalived is installed, a keepalived Master (VRID 52, same interval) runs
+//    in the same namespace throughout, and its VRRP child's run time (schedstat) is read over each
+//    child's window: the fairest comparison on a shared machine, both paying the same noise.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -31,8 +34,10 @@ const { values } = parseArgs({
     "interval-ms": { type: "string", default: "10" },
     "timerslack-ns": { type: "string" },
     "skip-cpu": { type: "boolean", default: false },
+    "skip-keepalived": { type: "boolean", default: false },
     child: { type: "string" }, // internal: one CPU measurement, run inside the namespace
     ifname: { type: "string" },
+    "keepalived-pid": { type: "string" }, // internal: whose run time the child reads too
   },
 });
 
@@ -71,7 +76,11 @@ async function main() {
   const seconds = Number(values["cpu-seconds"]);
   const interval = Number(values["interval-ms"]);
   const namespace = `ktp-${process.pid.toString(36)}`;
-  const cleanup = () => spawnSync("ip", ["netns", "del", namespace], { stdio: "ignore" });
+  let keepalived;
+  const cleanup = () => {
+    keepalived?.stop();
+    spawnSync("ip", ["netns", "del", namespace], { stdio: "ignore" });
+  };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => {
       cleanup();
@@ -86,9 +95,11 @@ async function main() {
     ip("addr", "add", `${SOURCE}/24`, "dev", "d0");
     ip("link", "set", "d0", "up");
     ip("link", "set", "d1", "up");
+    const withKeepalived = !values["skip-keepalived"] && spawnSync("keepalived", ["--version"]).status === 0;
+    if (withKeepalived) keepalived = await startKeepalived(namespace, interval);
     const results = {};
     for (const mode of ["native", "js", "idle"])
-      results[mode] = measureChild(namespace, mode, seconds, interval);
+      results[mode] = measureChild(namespace, mode, seconds, interval, keepalived?.vrrpPid);
     console.log(`\nCPU over ${seconds} s, adverts every ${interval} ms to ${GROUP} out of a veth:`);
     const cpu = (r) => r.userUs + r.systemUs;
     const idleUsPerSecond = cpu(results.idle) / seconds;
@@ -108,6 +119,19 @@ async function main() {
       perRound(r),
       perRoundAboveIdle(r),
     ]);
+    if (withKeepalived) {
+      const keepalivedUs = results.native.keepalivedNs / 1e3;
+      const expectedRounds = Math.round((seconds * 1000) / interval);
+      lines.push([
+        "keepalived VRRP child (same window)",
+        `~${expectedRounds}`,
+        "-",
+        "-",
+        `${((100 * keepalivedUs) / (seconds * 1e6)).toFixed(2)} %`,
+        (keepalivedUs / expectedRounds).toFixed(1),
+        "-",
+      ]);
+    }
     console.log(
       table(["", "rounds", "user ms", "system ms", "of a core", "µs/round", "µs/round above idle"], lines),
     );
@@ -115,6 +139,14 @@ async function main() {
       `\nJS loop / native sender: ${(cpu(results.js) / cpu(results.native)).toFixed(1)}x the CPU;` +
         ` above the idle process: ${((cpu(results.js) - cpu(results.idle)) / Math.max(1, cpu(results.native) - cpu(results.idle))).toFixed(1)}x`,
     );
+    if (withKeepalived) {
+      console.log(
+        `PeriodicSender's whole process / keepalived's VRRP child over the same window: ` +
+          `${(cpu(results.native) / (results.native.keepalivedNs / 1e3)).toFixed(2)}x`,
+      );
+    } else {
+      console.log("keepalived not run (not installed, or --skip-keepalived)");
+    }
   } finally {
     cleanup();
   }
@@ -177,16 +209,76 @@ function table(header, rows) {
     .join("\n");
 }
 
-function measureChild(namespace, mode, seconds, interval) {
+/**
+ * A keepalived Master on d0 (VRID 52: our adverts are VRID 51) with its own files in a temporary
+ * directory; resolves once its VRRP child has written its pid file and had 2 s to become Master.
+ */
+async function startKeepalived(namespace, interval) {
+  const dir = mkdtempSync(join(tmpdir(), "ktp-keepalived-"));
+  const conf = join(dir, "keepalived.conf");
+  const vrrpPidFile = join(dir, "vrrp.pid");
+  writeFileSync(
+    conf,
+    [
+      "global_defs {",
+      "  router_id ktp",
+      "}",
+      "vrrp_instance BENCH {",
+      "  state MASTER",
+      "  interface d0",
+      "  virtual_router_id 52",
+      "  version 3",
+      "  priority 150",
+      `  advert_int ${interval / 1000}`,
+      "  virtual_ipaddress {",
+      "    198.51.100.200/24",
+      "  }",
+      "}",
+      "",
+    ].join("\n"),
+  );
+  const files = ["-f", conf, "-p", join(dir, "keepalived.pid"), "-r", vrrpPidFile];
+  const daemon = spawn(
+    "ip",
+    ["netns", "exec", namespace, "keepalived", "-n", "-l", "-D", "-G", "-P", ...files],
+    {
+      stdio: "ignore",
+    },
+  );
+  const stop = () => {
+    daemon.kill("SIGTERM"); // `ip netns exec` execs keepalived: this is its parent process
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (
+    let waited = 0;
+    !existsSync(vrrpPidFile) || readFileSync(vrrpPidFile, "utf8").trim() === "";
+    waited += 100
+  ) {
+    if (waited > 5000 || daemon.exitCode !== null) {
+      stop();
+      throw new Error(`keepalived did not start its VRRP child in the namespace (conf ${conf})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return { vrrpPid: Number(readFileSync(vrrpPidFile, "utf8").trim()), stop };
+}
+
+function measureChild(namespace, mode, seconds, interval, keepalivedPid) {
   const script = fileURLToPath(import.meta.url);
   const args = ["netns", "exec", namespace, process.execPath, script, "--child", mode, "--ifname", "d0"];
   args.push("--cpu-seconds", String(seconds), "--interval-ms", String(interval));
+  if (keepalivedPid !== undefined) args.push("--keepalived-pid", String(keepalivedPid));
   const output = execFileSync("ip", args, { encoding: "utf8", timeout: (seconds + 30) * 1000 });
   return JSON.parse(output.trim().split("\n").at(-1));
 }
 
-/** One measurement inside the namespace: prints {rounds, userUs, systemUs}. */
-function runChild(mode, ifname, seconds, interval) {
+/** One measurement inside the namespace: prints {rounds, userUs, systemUs, keepalivedNs?}. */
+function runChild(mode, ifname, seconds, interval, keepalivedPid) {
+  const keepalivedRunNs = () =>
+    keepalivedPid === undefined
+      ? 0
+      : Number(readFileSync(`/proc/${keepalivedPid}/schedstat`, "utf8").split(" ")[0]);
   const { RawIpSocket, PeriodicSender } = loadAddon();
   const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, "utf8"));
   const socket = new RawIpSocket(4, 112, { sendOnly: true });
@@ -215,18 +307,27 @@ function runChild(mode, ifname, seconds, interval) {
   setTimeout(() => {
     const startRounds = rounds();
     const start = process.cpuUsage();
+    const keepalivedStart = keepalivedRunNs();
     setTimeout(() => {
       const used = process.cpuUsage(start);
+      const keepalivedNs = keepalivedRunNs() - keepalivedStart;
       const total = rounds() - startRounds;
       stop();
       socket.close();
-      console.log(JSON.stringify({ rounds: total, userUs: used.user, systemUs: used.system }));
+      console.log(JSON.stringify({ rounds: total, userUs: used.user, systemUs: used.system, keepalivedNs }));
     }, seconds * 1000);
   }, 1000);
 }
 
 if (values.child) {
-  runChild(values.child, values.ifname, Number(values["cpu-seconds"]), Number(values["interval-ms"]));
+  const keepalivedPid = values["keepalived-pid"] === undefined ? undefined : Number(values["keepalived-pid"]);
+  runChild(
+    values.child,
+    values.ifname,
+    Number(values["cpu-seconds"]),
+    Number(values["interval-ms"]),
+    keepalivedPid,
+  );
 } else {
   await main();
 }
