@@ -388,7 +388,9 @@ describe("PeriodicSender between namespaces", tierOptions(missingNetns()), () =>
       `adverts resumed ${(firstAfter - block.after).toFixed(1)} ms after the loop`,
     );
     assert.ok(arrived.filter((at) => at >= block.after).length >= 20, "and went on");
-    assert.equal(stop.withheld, block.withheld, "nothing withheld once the loop ran again");
+    // A round may fall between the end of the block (when its counters were read) and the loop's
+    // next iteration, a fraction of a millisecond later: at most that one.
+    assert.ok(stop.withheld - block.withheld <= 1, "nothing withheld once the loop ran again");
     assert.equal(arrived.length, stop.rounds, "every round sent arrived; withheld ones are not rounds");
     assert.deepEqual(run.errors, []);
   });
