@@ -82,39 +82,30 @@ export interface GuardOptions {
 }
 
 class Resigner {
+  private readonly sockets = new Map<"ipv4" | "ipv6", RawIpSocket>();
   private readonly rtnetlink = RtnetlinkClient.open();
 
   constructor(private readonly log: Logger) {
-    // A raw VRRP socket, even send-only with a drop-all filter, makes the kernel clone every VRRP
-    // packet reaching this node for it, a hundred times a second at 10 ms adverts. The guard opens
-    // its sockets when it resigns (microseconds); here it only checks that it will be able to.
+    const addon = loadAddon();
     for (const family of ["ipv4", "ipv6"] as const) {
       try {
-        Resigner.openSocket(family).close();
+        this.sockets.set(
+          family,
+          new addon.RawIpSocket(family === "ipv4" ? 4 : 6, IPPROTO_VRRP, { sendOnly: true }),
+        );
       } catch (e) {
         log.warn("guard cannot open a VRRP socket for this family", { family, err: e });
       }
     }
   }
 
-  private static openSocket(family: "ipv4" | "ipv6"): RawIpSocket {
-    return new (loadAddon().RawIpSocket)(family === "ipv4" ? 4 : 6, IPPROTO_VRRP, { sendOnly: true });
-  }
-
   async resign(plans: ResignPlan[]): Promise<void> {
     // Adverts first, all of them, before any slower work: the Backups start counting Skew_Time now.
-    const sockets = new Map<"ipv4" | "ipv6", RawIpSocket>();
     for (const plan of plans) {
-      let socket = sockets.get(plan.family);
-      try {
-        if (socket === undefined) sockets.set(plan.family, (socket = Resigner.openSocket(plan.family)));
-      } catch (e) {
-        this.log.error("guard: no VRRP socket, priority-0 adverts not sent", { group: plan.group, err: e });
-        continue;
-      }
+      const socket = this.sockets.get(plan.family);
       for (const p of plan.packets) {
         try {
-          socket.send(Buffer.from(p.payload, "base64"), p.destination, {
+          socket?.send(Buffer.from(p.payload, "base64"), p.destination, {
             source: plan.source,
             ifindex: plan.ifindex,
           });
@@ -127,7 +118,6 @@ class Resigner {
         }
       }
     }
-    for (const socket of sockets.values()) socket.close();
     await Promise.all(
       plans.flatMap((plan) =>
         plan.vips.map(async (v) => {
@@ -153,6 +143,7 @@ class Resigner {
   }
 
   close(): void {
+    for (const s of this.sockets.values()) s.close();
     this.rtnetlink.close();
   }
 }
