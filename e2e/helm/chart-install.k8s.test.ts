@@ -273,6 +273,14 @@ describe("the kubelvs chart installed into a real kube-apiserver", tierOptions(.
     // The db release's range is its own, and groups without an instance label are not checked.
     await kubectlOk(plane, ["create", "-f", "-"], { input: vrrpGroup("db-in-range", 25, "db") });
     await kubectlOk(plane, ["create", "-f", "-"], { input: vrrpGroup("unlabelled", 60) });
+    // the db release's policy loads on its own schedule: a dry run first, so the real create below is
+    // judged by a policy in force (a create that lands before it would stay)
+    await eventually("the db VRID-range policy takes effect", async () => {
+      const result = await kubectl(plane, ["create", "--dry-run=server", "-f", "-"], {
+        input: vrrpGroup("db-low", 15, "db"),
+      });
+      return result.code !== 0 ? result.stderr : undefined;
+    });
     const outOfDbRange = await kubectl(plane, ["create", "-f", "-"], {
       input: vrrpGroup("db-low", 15, "db"),
     });
