@@ -16,7 +16,7 @@ import {
 import { microTime } from "./leader-election.js";
 import { updateOperations } from "./nodestate-controller.js";
 
-test("a Node is cached as its name, labels and InternalIPs only", () => {
+test("a Node is cached as its name, labels, InternalIPs and ExternalIPs only", () => {
   const node = trimNode({
     metadata: {
       name: "node-a",
@@ -38,11 +38,13 @@ test("a Node is cached as its name, labels and InternalIPs only", () => {
   assert.deepEqual(node, {
     metadata: { name: "node-a", labels: { role: "lb" }, resourceVersion: "7" },
     internalIPs: ["198.51.100.11", "2001:db8::11"],
+    externalIPs: ["203.0.113.11"],
   });
   assert.deepEqual(nodeInfo(node), {
     name: "node-a",
     labels: { role: "lb" },
     internalIPs: ["198.51.100.11", "2001:db8::11"],
+    externalIPs: ["203.0.113.11"],
   });
 });
 

@@ -13,6 +13,8 @@ export const MANAGED_BY = "kubelvs-operator";
 
 export interface CachedNode extends KubeObject {
   internalIPs: string[];
+  /** Present when the node has any: DR/TUN real servers are matched against these too. */
+  externalIPs?: string[];
 }
 
 export type CachedNamespace = KubeObject;
@@ -54,9 +56,13 @@ export function trimNode(object: KubeObject): CachedNode {
   const addresses = (object as { status?: { addresses?: { type?: string; address?: string }[] } }).status
     ?.addresses;
   const { annotations: _a, ...metadata } = trimMeta(object.metadata);
+  const ofType = (type: string) =>
+    (addresses ?? []).flatMap((a) => (a.type === type && a.address ? [a.address] : []));
+  const externalIPs = ofType("ExternalIP");
   return {
     metadata,
-    internalIPs: (addresses ?? []).flatMap((a) => (a.type === "InternalIP" && a.address ? [a.address] : [])),
+    internalIPs: ofType("InternalIP"),
+    ...(externalIPs.length === 0 ? {} : { externalIPs }),
   };
 }
 
@@ -96,7 +102,12 @@ export function trimNodeState(object: KubeObject): CachedNodeState {
 }
 
 export function nodeInfo(node: CachedNode): NodeInfo {
-  return { name: node.metadata.name, labels: node.metadata.labels ?? {}, internalIPs: node.internalIPs };
+  return {
+    name: node.metadata.name,
+    labels: node.metadata.labels ?? {},
+    internalIPs: node.internalIPs,
+    ...(node.externalIPs === undefined ? {} : { externalIPs: node.externalIPs }),
+  };
 }
 
 export function namespaceInfo(namespace: CachedNamespace): NamespaceInfo {

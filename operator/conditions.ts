@@ -2,7 +2,7 @@
 // lastTransitionTime moves only when the status flips, and a condition that did not change is
 // byte-for-byte the one already stored, so comparing old and new status detects "nothing to write".
 import type { Condition } from "../crds/schema/common.js";
-import type { Problem } from "../core/render/render.js";
+import type { Problem, RealServerNode } from "../core/render/render.js";
 
 /** An Event to record about an object (see events.ts). */
 export interface EventToRecord {
@@ -67,6 +67,8 @@ export function conditionChanged(previous: Condition | undefined, next: Conditio
 
 export const ACCEPTED = "Accepted";
 export const SPLIT_BRAIN = "SplitBrain";
+/** On DR/TUN VirtualServices with real servers on cluster nodes: whether every such node is prepared. */
+export const REAL_SERVER_NODES_PREPARED = "RealServerNodesPrepared";
 
 /** Accepted=False with the renderer's reason when the object has a problem, Accepted=True otherwise. */
 export function acceptedCondition(problem: Problem | undefined, kind: string): WantedCondition {
@@ -92,7 +94,32 @@ export function splitBrainCondition(masters: readonly string[]): WantedCondition
   };
 }
 
-/** Events for the Accepted and SplitBrain conditions that changed (none for a first Accepted=True). */
+/**
+ * RealServerNodesPrepared for a service with DR/TUN real servers on cluster nodes: True when the
+ * renderer gave each such node the VIP (its agent makes it local), False naming the directors it
+ * left out and why. Undefined when no real server is a cluster node: the condition does not apply.
+ */
+export function realServerNodesCondition(
+  found: readonly RealServerNode[] | undefined,
+): WantedCondition | undefined {
+  if (found === undefined || found.length === 0) return undefined;
+  const excluded = found.filter((f) => f.excluded !== undefined);
+  if (excluded.length > 0)
+    return {
+      type: REAL_SERVER_NODES_PREPARED,
+      status: "False",
+      reason: "DirectorIsRealServer",
+      message: excluded.map((f) => f.excluded).join("; "),
+    };
+  return {
+    type: REAL_SERVER_NODES_PREPARED,
+    status: "True",
+    reason: "Rendered",
+    message: `VIP ${found[0]!.vip} is rendered for the real servers on cluster nodes (made local there, ARP for it suppressed): ${found.map((f) => `${f.node} (${f.address}, ${f.forwarding})`).join(", ")}; each node's NodeState status.realServer shows it applied`,
+  };
+}
+
+/** Events for the Accepted, RealServerNodesPrepared and SplitBrain conditions that changed (none for a first True). */
 export function conditionEvents(
   previous: readonly Condition[] | undefined,
   next: readonly Condition[],
@@ -106,6 +133,16 @@ export function conditionEvents(
         events.push({ type: "Warning", reason: condition.reason, action: "Render", note: condition.message });
       else if (before !== undefined)
         events.push({ type: "Normal", reason: "Accepted", action: "Render", note: condition.message });
+    } else if (condition.type === REAL_SERVER_NODES_PREPARED) {
+      if (condition.status === "False")
+        events.push({ type: "Warning", reason: condition.reason, action: "Render", note: condition.message });
+      else if (before?.status === "False")
+        events.push({
+          type: "Normal",
+          reason: "RealServerNodesPrepared",
+          action: "Render",
+          note: condition.message,
+        });
     } else if (condition.type === SPLIT_BRAIN) {
       if (condition.status === "True")
         events.push({ type: "Warning", reason: "SplitBrain", action: "Aggregate", note: condition.message });

@@ -5,7 +5,7 @@
 // (instance-membership.ts), and only they have a verdict here.
 import type { NodeStateSpec } from "../crds/schema/node-state.js";
 import { canonicalJSON } from "../core/render/content-hash.js";
-import { render, type Problem, type RenderOutput } from "../core/render/render.js";
+import { render, type Problem, type RealServerNode, type RenderOutput } from "../core/render/render.js";
 import {
   groupInput,
   namespaceInfo,
@@ -33,6 +33,8 @@ export interface RenderSnapshot {
   groupNodes: Map<string, string[]>;
   /** "namespace/name" → carrying group, for rendered services. */
   serviceGroups: Map<string, string>;
+  /** "namespace/name" → its DR/TUN real servers on cluster nodes (prepared, or left out and why). */
+  realServerNodes: Map<string, RealServerNode[]>;
   /** Rendered services per carrying group. */
   servicesByGroup: Map<string, string[]>;
   /** Keyed "VrrpGroup/name" or "VirtualService/namespace/name". */
@@ -152,13 +154,19 @@ function snapshotOf(
     generations.set(key, s.metadata.generation);
     fingerprints.set(
       key,
-      canonicalJSON([s.metadata.generation, problems.get(key), output.serviceGroups.get(id)]),
+      canonicalJSON([
+        s.metadata.generation,
+        problems.get(key),
+        output.serviceGroups.get(id),
+        output.realServerNodes.get(id),
+      ]),
     );
   }
   return {
     desired,
     groupNodes: output.groupNodes,
     serviceGroups: output.serviceGroups,
+    realServerNodes: output.realServerNodes,
     servicesByGroup,
     problems,
     members: new Set(fingerprints.keys()),

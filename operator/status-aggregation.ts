@@ -5,11 +5,13 @@ import type { Condition } from "../crds/schema/common.js";
 import type { NodeGroupStatus, NodeVirtualServiceStatus } from "../crds/schema/node-state.js";
 import type { VirtualServiceSpec, VirtualServiceStatus } from "../crds/schema/virtual-service.js";
 import type { VrrpGroupNodeStatus, VrrpGroupStatus } from "../crds/schema/vrrp-group.js";
-import type { Problem } from "../core/render/render.js";
+import type { Problem, RealServerNode } from "../core/render/render.js";
 import {
   acceptedCondition,
   buildCondition,
   mergeConditions,
+  REAL_SERVER_NODES_PREPARED,
+  realServerNodesCondition,
   splitBrainCondition,
   type WantedCondition,
 } from "./conditions.js";
@@ -159,6 +161,8 @@ export interface ServiceStatusInput {
   master: string;
   /** The Master node's report of this service, if it has one. */
   masterReport: NodeVirtualServiceStatus | undefined;
+  /** The service's DR/TUN real servers on cluster nodes, as rendered (prepared or left out). */
+  realServerNodes?: readonly RealServerNode[];
   existing: VirtualServiceStatus | undefined;
   now: Date;
 }
@@ -168,6 +172,7 @@ export function virtualServiceStatus(input: ServiceStatusInput): VirtualServiceS
   // Until the Master reports health, the total comes from the spec and nothing counts as healthy.
   const total = reported?.length ?? input.spec.realServers.length;
   const healthy = reported?.filter((r) => r.healthy).length ?? 0;
+  const realServers = realServerNodesCondition(input.realServerNodes);
   return {
     ...(input.generation === undefined ? {} : { observedGeneration: input.generation }),
     endpoint: serviceEndpoint(input.spec),
@@ -178,8 +183,14 @@ export function virtualServiceStatus(input: ServiceStatusInput): VirtualServiceS
     totalRealServers: total,
     ...(reported === undefined ? {} : { realServers: reported }),
     conditions: conditionsFor(
-      [acceptedCondition(input.problem, "VirtualService")],
-      input.existing?.conditions,
+      [
+        acceptedCondition(input.problem, "VirtualService"),
+        ...(realServers === undefined ? [] : [realServers]),
+      ],
+      // A service no longer forwarding DR/TUN to a cluster node loses the condition altogether.
+      realServers === undefined
+        ? input.existing?.conditions?.filter((c) => c.type !== REAL_SERVER_NODES_PREPARED)
+        : input.existing?.conditions,
       input.generation,
       input.now,
     ),

@@ -47,6 +47,7 @@ export class VirtualServiceController {
       vrrpGroup,
       master,
       masterReport: master === "" ? undefined : this.reports.serviceReport(master, namespace, name),
+      realServerNodes: snapshot.realServerNodes.get(`${namespace}/${name}`),
       existing: previous,
       now,
     });

@@ -6,9 +6,15 @@
 // Conflicts are settled like Gateway API settles them: the older object (then the name) keeps
 // working, the newer one is reported and left out, so creating a clashing object never breaks a
 // running service.
-import type { NodeStateSpec, NodeVirtualService, NodeVrrpGroup } from "../../crds/schema/node-state.js";
+import type {
+  NodeRealServerVIP,
+  NodeStateSpec,
+  NodeVirtualService,
+  NodeVrrpGroup,
+} from "../../crds/schema/node-state.js";
 import type { VirtualServiceSpec } from "../../crds/schema/virtual-service.js";
 import type { VrrpGroupSpec } from "../../crds/schema/vrrp-group.js";
+import { ipFamilyOf, normalizeIp } from "../../native/ip-address.js";
 import { selectorMatches } from "./label-selector.js";
 
 export interface NodeInfo {
@@ -16,6 +22,8 @@ export interface NodeInfo {
   labels: Record<string, string>;
   /** The node's InternalIP addresses (status.addresses), IPv4 and/or IPv6. */
   internalIPs: string[];
+  /** The node's ExternalIP addresses: a real server's address may be one of these too. */
+  externalIPs?: string[];
 }
 
 export interface NamespaceInfo {
@@ -68,6 +76,17 @@ export interface Problem {
   message: string;
 }
 
+/** A DR/TUN real server (or sorry server) of a rendered service whose address is a cluster node's. */
+export interface RealServerNode {
+  node: string;
+  /** The real server's address, as the service spells it. */
+  address: string;
+  vip: string;
+  forwarding: "DR" | "TUN";
+  /** Why the node is not prepared (it is a director of the VIP); absent when it is. */
+  excluded?: string;
+}
+
 export interface RenderOutput {
   /** Desired NodeState spec of every node, including nodes that carry nothing. */
   nodeStates: Map<string, NodeStateSpec>;
@@ -75,6 +94,8 @@ export interface RenderOutput {
   groupNodes: Map<string, string[]>;
   /** Rendered services ("namespace/name") and the group that carries each. */
   serviceGroups: Map<string, string>;
+  /** Rendered services ("namespace/name") with real servers on cluster nodes, sorted by node then address. */
+  realServerNodes: Map<string, RealServerNode[]>;
   problems: Problem[];
 }
 
@@ -337,7 +358,10 @@ export function render(input: RenderInput): RenderOutput {
     servicesByGroup.set(groupName, list);
   }
 
-  // 3. Per node: the groups selecting it and the services those groups carry.
+  const { vipsByNode, realServerNodes } = realServersOnNodes(nodes, servicesByGroup, acceptedByName);
+
+  // 3. Per node: the groups selecting it, the services those groups carry and the VIPs it receives
+  // as a real server.
   const nodeStates = new Map<string, NodeStateSpec>();
   for (const node of nodes) {
     const groups: NodeVrrpGroup[] = [];
@@ -353,9 +377,114 @@ export function render(input: RenderInput): RenderOutput {
       const ky = `${y.namespace}/${y.name}`;
       return kx < ky ? -1 : kx > ky ? 1 : 0;
     });
-    nodeStates.set(node.name, { nodeName: node.name, vrrpGroups: groups, virtualServices: services });
+    const vips = vipsByNode.get(node.name);
+    nodeStates.set(node.name, {
+      nodeName: node.name,
+      vrrpGroups: groups,
+      virtualServices: services,
+      ...(vips === undefined ? {} : { realServer: { vips } }),
+    });
   }
 
   const groupNodes = new Map(accepted.map((a) => [a.group.name, a.selected.map((n) => n.name)]));
-  return { nodeStates, groupNodes, serviceGroups, problems };
+  return { nodeStates, groupNodes, serviceGroups, realServerNodes, problems };
+}
+
+/** RFC 5952 text of an address (what the agent and `ip addr` print); undefined for a non-address. */
+function addressKey(address: string): string | undefined {
+  return ipFamilyOf(address) === undefined ? undefined : normalizeIp(address);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The forwarding method of each real server and the sorry server: its own, else the service's. */
+function forwardedServers(spec: VirtualServiceSpec): { address: string; method: "NAT" | "DR" | "TUN" }[] {
+  const serviceMethod = spec.forwarding?.method ?? "NAT";
+  const servers = [...spec.realServers, ...(spec.sorryServer === undefined ? [] : [spec.sorryServer])];
+  return servers.map((r) => ({ address: r.address, method: r.forwarding?.method ?? serviceMethod }));
+}
+
+/**
+ * DR and TUN deliver packets still addressed to the VIP, so a real server that is a cluster node
+ * must hold the VIP as a local address (without answering ARP for it): this finds those nodes and
+ * the VIPs each must hold. A node that is a director of the VIP (selected by the carrying group) is
+ * left out and reported: with the VIP on its loopback, a Backup director takes the packets the
+ * Master forwards to it as addressed to itself, and its own IPVS table forwards them again, back
+ * and forth between the directors. Firewall-mark services have no VIP to render (the marking rules
+ * decide which addresses they catch): their real servers are prepared by hand (kubelvs realserver).
+ */
+function realServersOnNodes(
+  nodes: readonly NodeInfo[],
+  servicesByGroup: ReadonlyMap<string, readonly NodeVirtualService[]>,
+  groups: ReadonlyMap<string, { selected: NodeInfo[] }>,
+): { vipsByNode: Map<string, NodeRealServerVIP[]>; realServerNodes: Map<string, RealServerNode[]> } {
+  const nodeByAddress = new Map<string, string>();
+  for (const node of nodes)
+    for (const ip of [...node.internalIPs, ...(node.externalIPs ?? [])]) {
+      const key = addressKey(ip);
+      if (key !== undefined && !nodeByAddress.has(key)) nodeByAddress.set(key, node.name);
+    }
+
+  // node → canonical VIP → what it receives there
+  const wanted = new Map<string, Map<string, { forwarding: "DR" | "TUN"; services: Set<string> }>>();
+  const realServerNodes = new Map<string, RealServerNode[]>();
+  for (const [groupName, services] of servicesByGroup) {
+    const directors = new Set(groups.get(groupName)?.selected.map((n) => n.name) ?? []);
+    for (const service of services) {
+      const vip = addressKey(service.spec.virtualIP ?? "");
+      if (vip === undefined) continue;
+      const id = `${service.namespace}/${service.name}`;
+      const found = new Map<string, RealServerNode>();
+      for (const server of forwardedServers(service.spec)) {
+        if (server.method === "NAT") continue;
+        const address = addressKey(server.address);
+        const node = address === undefined ? undefined : nodeByAddress.get(address);
+        if (node === undefined) continue;
+        const key = `${node} ${address}`;
+        const previous = found.get(key);
+        // The same address as real server and sorry server: TUN needs the most, so it wins.
+        const forwarding = previous?.forwarding === "TUN" ? "TUN" : server.method;
+        if (directors.has(node)) {
+          found.set(key, {
+            node,
+            address: server.address,
+            vip,
+            forwarding,
+            excluded: `node ${node} (${server.address}) is a director of VIP ${vip} (VrrpGroup ${groupName}) and is not prepared as a ${forwarding} real server: with the VIP on its own interface, a Backup director would take the packets the Master forwards to it as its own and its IPVS table would forward them again; use NAT for this real server or a node outside the group`,
+          });
+          continue;
+        }
+        found.set(key, { node, address: server.address, vip, forwarding });
+        const byVip =
+          wanted.get(node) ?? new Map<string, { forwarding: "DR" | "TUN"; services: Set<string> }>();
+        const entry = byVip.get(vip) ?? { forwarding, services: new Set<string>() };
+        if (forwarding === "TUN") entry.forwarding = "TUN";
+        entry.services.add(id);
+        byVip.set(vip, entry);
+        wanted.set(node, byVip);
+      }
+      if (found.size > 0)
+        realServerNodes.set(
+          id,
+          [...found.values()].sort(
+            (a, b) => compareText(a.node, b.node) || compareText(a.address, b.address),
+          ),
+        );
+    }
+  }
+  const vipsByNode = new Map<string, NodeRealServerVIP[]>();
+  for (const [node, byVip] of wanted)
+    vipsByNode.set(
+      node,
+      [...byVip]
+        .map(([address, entry]) => ({
+          address,
+          forwarding: entry.forwarding,
+          virtualServices: [...entry.services].sort(compareText),
+        }))
+        .sort((a, b) => compareText(a.address, b.address)),
+    );
+  return { vipsByNode, realServerNodes };
 }

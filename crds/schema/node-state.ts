@@ -8,6 +8,7 @@ import {
   IPAddress,
   MapList,
   ObjectName,
+  StringEnum,
   VRRPState,
   rules,
   withoutCelRules,
@@ -66,6 +67,40 @@ export const NodeVirtualService = Type.Object({
 });
 export type NodeVirtualService = Static<typeof NodeVirtualService>;
 
+/** A virtual IP this node receives as a DR or TUN real server (the operator renders it from VirtualServices). */
+export const NodeRealServerVIP = Type.Object({
+  address: IPAddress(
+    "A virtual IP that DR or TUN services forward to this node with: the agent makes it a local address of the node (on lo for DR, on tunl0/ip6tnl0 for TUN) that the node never answers ARP for.",
+  ),
+  forwarding: StringEnum(["DR", "TUN"] as const, {
+    description:
+      "DR: the VIP on lo. TUN: the VIP on the IP-in-IP device (tunl0, ip6tnl0 for IPv6), which is up with reverse-path filtering off; TUN when any of the services tunnels to this node (a VIP on the tunnel device is local for direct-routed packets too).",
+  }),
+  virtualServices: Type.Array(
+    Type.String({ description: "namespace/name of a VirtualService.", minLength: 3, maxLength: 317 }),
+    {
+      maxItems: 10000,
+      "x-kubernetes-list-type": "set",
+      description: "The VirtualServices (namespace/name) whose real servers include this node with this VIP.",
+    },
+  ),
+});
+export type NodeRealServerVIP = Static<typeof NodeRealServerVIP>;
+
+export const NodeRealServer = Type.Object(
+  {
+    vips: MapList(NodeRealServerVIP, ["address"], {
+      maxItems: 1024,
+      description: "The VIPs to make local, one entry per address.",
+    }),
+  },
+  {
+    description:
+      "This node as a real server of DR/TUN VirtualServices: the agent puts each VIP on lo or the tunnel device and sets net.ipv4.conf.all.arp_ignore=1 and arp_announce=2 (see docs/dr-tun.md). Absent when no DR/TUN service forwards to one of the node's addresses.",
+  },
+);
+export type NodeRealServer = Static<typeof NodeRealServer>;
+
 export const NodeStateSpec = Type.Object({
   nodeName: Type.Optional(ObjectName("The node this state is for.")),
   vrrpGroups: MapList(NodeVrrpGroup, ["name"], {
@@ -78,6 +113,7 @@ export const NodeStateSpec = Type.Object({
       description: "IPVS virtual services carried by those groups.",
     }),
   ),
+  realServer: Type.Optional(NodeRealServer),
 });
 export type NodeStateSpec = Static<typeof NodeStateSpec>;
 
@@ -105,6 +141,25 @@ export const NodeVirtualServiceStatus = Type.Object({
 });
 export type NodeVirtualServiceStatus = Static<typeof NodeVirtualServiceStatus>;
 
+export const NodeRealServerStatus = Type.Object(
+  {
+    prepared: Type.Array(IPAddress("A VIP that is a local address of this node, ready for DR/TUN traffic."), {
+      maxItems: 1024,
+      "x-kubernetes-list-type": "set",
+      description: "The spec's VIPs that are local addresses of this node, with ARP for them suppressed.",
+    }),
+    message: Type.Optional(
+      Type.String({
+        maxLength: 1024,
+        description:
+          "What is wrong or left alone (a failed address or sysctl write, an address not the agent's).",
+      }),
+    ),
+  },
+  { description: "What the agent made of spec.realServer." },
+);
+export type NodeRealServerStatus = Static<typeof NodeRealServerStatus>;
+
 export const NodeStateStatus = Type.Object({
   observedContentHash: Type.Optional(
     Type.String({ description: "Content hash of the spec the agent applied.", maxLength: 128 }),
@@ -121,6 +176,7 @@ export const NodeStateStatus = Type.Object({
   virtualServices: Type.Optional(
     MapList(NodeVirtualServiceStatus, ["namespace", "name"], { maxItems: 10000 }),
   ),
+  realServer: Type.Optional(NodeRealServerStatus),
   conditions: Type.Optional(Conditions),
 });
 export type NodeStateStatus = Static<typeof NodeStateStatus>;
