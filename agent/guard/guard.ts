@@ -5,7 +5,8 @@
 // Master_Down_Interval and no VIP is left answering on a dead node. Then it starts the agent again.
 //
 // The guard holds its sockets from the start, so resigning is two sendmsg calls and a netlink
-// request, not a setup. It never runs VRRP itself: the adverts arrive pre-encoded.
+// request, not a setup. It never runs VRRP itself: the adverts arrive pre-encoded. Its sockets are
+// IPPROTO_RAW, which receive nothing (see ip-header.ts for why that matters on every Backup).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -14,9 +15,11 @@ import { readdirSync } from "node:fs";
 import { loadAddon, type RawIpSocket, type ThreadExitWatch } from "../../native/addon.js";
 import { RtnetlinkClient } from "../../native/rtnetlink/client.js";
 import { GUARD_FD_ENV } from "./guard-client.js";
+import { withIpHeader } from "./ip-header.js";
 import { decodeGuardMessage, type ResignPlan } from "./resign-plan.js";
 
-const IPPROTO_VRRP = 112;
+/** Send-only raw sockets: the kernel delivers no packet to protocol 255; the caller writes the IP header. */
+const IPPROTO_RAW = 255;
 
 /**
  * Watches the agent's threads other than its main one. After SIGKILL the kernel tears down the
@@ -91,7 +94,7 @@ class Resigner {
       try {
         this.sockets.set(
           family,
-          new addon.RawIpSocket(family === "ipv4" ? 4 : 6, IPPROTO_VRRP, { sendOnly: true }),
+          new addon.RawIpSocket(family === "ipv4" ? 4 : 6, IPPROTO_RAW, { sendOnly: true }),
         );
       } catch (e) {
         log.warn("guard cannot open a VRRP socket for this family", { family, err: e });
@@ -105,10 +108,13 @@ class Resigner {
       const socket = this.sockets.get(plan.family);
       for (const p of plan.packets) {
         try {
-          socket?.send(Buffer.from(p.payload, "base64"), p.destination, {
+          const advert = Buffer.from(p.payload, "base64");
+          const packet = withIpHeader(plan.family, advert, {
             source: plan.source,
-            ifindex: plan.ifindex,
+            destination: p.destination,
           });
+          // The header carries the source; the ifindex picks the interface for multicast and link-local.
+          socket?.send(packet, p.destination, { source: plan.source, ifindex: plan.ifindex });
         } catch (e) {
           this.log.error("guard: priority-0 advert not sent", {
             group: plan.group,
