@@ -73,6 +73,10 @@ export async function runAgentProcess(options: AgentOptions, log: Logger): Promi
     log,
     metrics,
     runDir: options.runDir,
+    realServer: {
+      ...(options.procSysRoot === undefined ? {} : { procSysRoot: options.procSysRoot }),
+      ...(options.realServerStateDir === undefined ? {} : { stateDir: options.realServerStateDir }),
+    },
     onTransition: () => {
       guard?.update(agent.resignPlans());
       cluster?.notifyTransition();

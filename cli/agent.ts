@@ -34,6 +34,12 @@ unsolicited NA, tracked interfaces and scripts, notify hooks.
                            (default 10; 0: ordinary scheduling), like keepalived's vrrp_rt_priority:
                            adverts and failover timers keep time on a busy node. Needs CAP_SYS_NICE;
                            without it the agent says so and runs with ordinary scheduling.
+  --proc-sys-root DIR      the host's /proc/sys, writable (default /proc/sys), for the ARP and
+                           reverse-path sysctls of a node that is a DR/TUN real server (spec.realServer);
+                           in a container whose own /proc/sys is read-only, a mount of the host's
+  --real-server-state-dir DIR
+                           where the record of the IPv6 real-server VIPs this agent added lives (default
+                           the run directory); keep it as long as the host's addresses (the host's /run)
   --no-guard               run the agent in this process, without the guard that resigns for it when
                            it crashes (the guard also starts it with node --max-semi-space-size=1)
 
@@ -76,6 +82,8 @@ export interface AgentOptions {
   guard: boolean;
   /** SCHED_FIFO priority of the event-loop thread; 0 = ordinary scheduling. */
   realtimePriority: number;
+  procSysRoot?: string;
+  realServerStateDir?: string;
 }
 
 function parse(args: string[]): AgentOptions | string {
@@ -94,6 +102,8 @@ function parse(args: string[]): AgentOptions | string {
       "metrics-address": { type: "string" },
       "no-guard": { type: "boolean" },
       "realtime-priority": { type: "string" },
+      "proc-sys-root": { type: "string" },
+      "real-server-state-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -135,6 +145,10 @@ function parse(args: string[]): AgentOptions | string {
     ...(values["metrics-address"] === undefined ? {} : { metricsAddress: values["metrics-address"] }),
     guard: values["no-guard"] !== true,
     realtimePriority,
+    ...(values["proc-sys-root"] === undefined ? {} : { procSysRoot: values["proc-sys-root"] }),
+    ...(values["real-server-state-dir"] === undefined
+      ? {}
+      : { realServerStateDir: values["real-server-state-dir"] }),
   };
 }
 

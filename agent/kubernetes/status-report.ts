@@ -87,6 +87,7 @@ export function nodeStateStatus(input: StatusReportInput): NodeStateStatus {
     // The load balancer's own report when the agent has one (IPVS programmed, health checks);
     // otherwise which services this node would carry as Master.
     virtualServices: input.agent.virtualServices ?? activeServices(input.spec, vrrpGroups),
+    ...(input.agent.realServer === undefined ? {} : { realServer: input.agent.realServer }),
   };
 }
 
@@ -102,5 +103,6 @@ export function significantFingerprint(agent: AgentStatus): string {
       Object.keys(g.faults),
     ]),
     agent.failedGroups.map((f) => f.name),
+    agent.realServer ?? null,
   ]);
 }

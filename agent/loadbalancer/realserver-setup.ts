@@ -10,7 +10,9 @@
 //   it (decapsulated packets arrive from the director's address, not the client's route); the ARP
 //   settings as for DR, since the VIP is still a local address.
 // Not `arp -Ds` or static ARP tricks: the kernel's own per-address ARP policy does it.
-// Plans are pure data, so they are unit-tested and printed by --dry-run.
+// Plans are pure data, so they are unit-tested and printed by --dry-run. `kubelvs realserver` applies
+// a plan with `ip` (applyRealServerSetup); the agent reconciles a node that is a real server of
+// cluster services through netlink (agent/realserver/), from the same planner.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ipFamilyOf, normalizeIp, type IpFamily } from "../../native/ip-address.js";
@@ -18,7 +20,14 @@ import { ipFamilyOf, normalizeIp, type IpFamily } from "../../native/ip-address.
 export type RealServerMode = "dr" | "tun";
 
 export type SetupStep =
-  | { readonly kind: "sysctl"; readonly key: string; readonly value: string; readonly why: string }
+  | {
+      readonly kind: "sysctl";
+      readonly key: string;
+      readonly value: string;
+      readonly why: string;
+      /** Present values that already do the job (arp_ignore 2 is stricter than 1, say); default: `value` only. */
+      readonly satisfiedBy?: readonly string[];
+    }
   | { readonly kind: "tunnel-device"; readonly name: "tunl0" | "ip6tnl0"; readonly type: "ipip" | "ip6tnl" }
   | { readonly kind: "link-up"; readonly device: string }
   | {
@@ -40,57 +49,147 @@ const TUNNEL_DEVICE: Record<IpFamily, { name: "tunl0" | "ip6tnl0"; type: "ipip" 
   6: { name: "ip6tnl0", type: "ip6tnl" },
 };
 
-export function planRealServerSetup(request: RealServerRequest): SetupStep[] {
-  if (request.vips.length === 0) throw new TypeError("give at least one --vip");
-  const vips = request.vips.map((vip) => {
+/** The devices a real server's VIPs live on: lo, tunl0, ip6tnl0. */
+export const REAL_SERVER_DEVICES = ["lo", TUNNEL_DEVICE[4].name, TUNNEL_DEVICE[6].name] as const;
+
+/** Where a VIP goes: lo for DR, the family's IP-in-IP device for TUN. */
+export function vipDevice(family: IpFamily, mode: RealServerMode): string {
+  return mode === "dr" ? "lo" : TUNNEL_DEVICE[family].name;
+}
+
+/** The ARP sysctls, which keep a real server from answering ARP for the VIPs it holds. */
+export const ARP_SYSCTLS = ["net.ipv4.conf.all.arp_ignore", "net.ipv4.conf.all.arp_announce"] as const;
+
+/** A real-server VIP: its canonical address, family and how traffic reaches it. */
+export interface RealServerVip {
+  readonly address: string;
+  readonly family: IpFamily;
+  readonly mode: RealServerMode;
+}
+
+/** Parses VIPs given as text; errors name the offending value. */
+export function realServerVips(vips: readonly string[], mode: RealServerMode): RealServerVip[] {
+  return vips.map((vip) => {
     const family = ipFamilyOf(vip);
     if (family === undefined) throw new TypeError(`--vip ${vip}: not an IP address`);
-    return { address: normalizeIp(vip), family };
+    return { address: normalizeIp(vip), family, mode };
   });
-  const deviceOf = (family: IpFamily) => (request.mode === "dr" ? "lo" : TUNNEL_DEVICE[family].name);
-  if (request.remove === true)
-    return vips.map(({ address, family }) => ({
-      kind: "address",
-      action: "remove",
-      address,
-      device: deviceOf(family),
-    }));
+}
 
+/**
+ * The host settings the VIPs need, in the order to apply them: the ARP sysctls (IPv4 VIPs), then per
+ * tunnelled family the IP-in-IP device, up, with reverse-path filtering off. Addresses are not included.
+ */
+export function hostSettings(vips: readonly RealServerVip[]): SetupStep[] {
   const steps: SetupStep[] = [];
   if (vips.some((v) => v.family === 4)) {
     steps.push(
       {
         kind: "sysctl",
-        key: "net.ipv4.conf.all.arp_ignore",
+        key: ARP_SYSCTLS[0],
         value: "1",
         why: "answer ARP only for addresses of the receiving interface, never for the VIP",
+        // 2 and 3 are stricter still, 8 answers nothing: all keep the VIP unanswered
+        satisfiedBy: ["1", "2", "3", "8"],
       },
       {
         kind: "sysctl",
-        key: "net.ipv4.conf.all.arp_announce",
+        key: ARP_SYSCTLS[1],
         value: "2",
         why: "never use the VIP as the source address of ARP requests",
       },
     );
   }
-  if (request.mode === "tun") {
-    for (const family of [...new Set(vips.map((v) => v.family))].sort()) {
-      const device = TUNNEL_DEVICE[family];
-      steps.push({ kind: "tunnel-device", ...device }, { kind: "link-up", device: device.name });
-      if (family === 4) {
-        // The kernel uses the larger of conf.all and conf.<device>: both must be 0.
-        for (const scope of ["all", device.name])
-          steps.push({
-            kind: "sysctl",
-            key: `net.ipv4.conf.${scope}.rp_filter`,
-            value: "0",
-            why: "decapsulated packets from a client arrive on the tunnel, not where the route to the client goes",
-          });
-      }
+  const tunnelled = new Set(vips.filter((v) => v.mode === "tun").map((v) => v.family));
+  for (const family of [...tunnelled].sort()) {
+    const device = TUNNEL_DEVICE[family];
+    steps.push({ kind: "tunnel-device", ...device }, { kind: "link-up", device: device.name });
+    if (family === 4) {
+      // The kernel uses the larger of conf.all and conf.<device>: both must be 0.
+      for (const scope of ["all", device.name])
+        steps.push({
+          kind: "sysctl",
+          key: `net.ipv4.conf.${scope}.rp_filter`,
+          value: "0",
+          why: "decapsulated packets from a client arrive on the tunnel, not where the route to the client goes",
+        });
     }
   }
-  for (const { address, family } of vips)
-    steps.push({ kind: "address", action: "add", address, device: deviceOf(family) });
+  return steps;
+}
+
+export function planRealServerSetup(request: RealServerRequest): SetupStep[] {
+  if (request.vips.length === 0) throw new TypeError("give at least one --vip");
+  const vips = realServerVips(request.vips, request.mode);
+  if (request.remove === true)
+    return vips.map(({ address, family }) => ({
+      kind: "address",
+      action: "remove",
+      address,
+      device: vipDevice(family, request.mode),
+    }));
+  return [
+    ...hostSettings(vips),
+    ...vips.map(({ address, family }): SetupStep => ({
+      kind: "address",
+      action: "add",
+      address,
+      device: vipDevice(family, request.mode),
+    })),
+  ];
+}
+
+/** A VIP-sized address found on one of REAL_SERVER_DEVICES. */
+export interface PresentAddress {
+  readonly address: string;
+  readonly device: string;
+  /** Added by this agent (its ownership mark is on it): only these are ever removed. */
+  readonly owned: boolean;
+}
+
+/** What the host has now, as far as a reconcile cares. */
+export interface RealServerHostState {
+  /** Current values of the sysctls hostSettings() names; undefined when absent (no such device yet). */
+  readonly sysctls: ReadonlyMap<string, string | undefined>;
+  /** Devices that exist, and whether each is up. */
+  readonly links: ReadonlyMap<string, { readonly up: boolean }>;
+  /** /32 and /128 addresses on REAL_SERVER_DEVICES. */
+  readonly addresses: readonly PresentAddress[];
+}
+
+/**
+ * The steps that take the host from `state` to holding exactly the wanted VIPs that this agent is
+ * responsible for: settings not yet right, VIPs missing from their device, and owned VIPs no longer
+ * wanted there (removed before anything is added, so a VIP moving from lo to tunl0 moves). Addresses
+ * it does not own are never removed; a wanted VIP someone else already put on its device is left as
+ * it is. Sysctls are never reset: other real-server setups on the host may rely on them.
+ */
+export function planRealServerReconcile(
+  wanted: readonly RealServerVip[],
+  state: RealServerHostState,
+): SetupStep[] {
+  const steps: SetupStep[] = [];
+  for (const step of hostSettings(wanted)) {
+    if (step.kind === "sysctl") {
+      const current = state.sysctls.get(step.key);
+      if (current !== undefined && (step.satisfiedBy ?? [step.value]).includes(current)) continue;
+    } else if (step.kind === "tunnel-device") {
+      if (state.links.has(step.name)) continue;
+    } else if (step.kind === "link-up") {
+      if (state.links.get(step.device)?.up === true) continue;
+    }
+    steps.push(step);
+  }
+  const wantedAt = new Set(wanted.map((v) => `${v.address} ${vipDevice(v.family, v.mode)}`));
+  for (const present of state.addresses)
+    if (present.owned && !wantedAt.has(`${present.address} ${present.device}`))
+      steps.push({ kind: "address", action: "remove", address: present.address, device: present.device });
+  const presentAt = new Set(state.addresses.map((a) => `${a.address} ${a.device}`));
+  for (const vip of wanted) {
+    const device = vipDevice(vip.family, vip.mode);
+    if (!presentAt.has(`${vip.address} ${device}`))
+      steps.push({ kind: "address", action: "add", address: vip.address, device });
+  }
   return steps;
 }
 
@@ -129,7 +228,8 @@ export function applyRealServerSetup(steps: readonly SetupStep[]): void {
       switch (step.kind) {
         case "sysctl": {
           const path = `/proc/sys/${step.key.replace(/\./g, "/")}`;
-          if (readFileSync(path, "utf8").trim() !== step.value) writeFileSync(path, step.value);
+          const current = readFileSync(path, "utf8").trim();
+          if (!(step.satisfiedBy ?? [step.value]).includes(current)) writeFileSync(path, step.value);
           break;
         }
         case "tunnel-device":

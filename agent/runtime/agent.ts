@@ -4,7 +4,12 @@
 //
 // Isolation: each group starts, reconfigures and fails on its own; a group that cannot start (its
 // interface is missing, say) is reported and retried, the others run.
-import type { NodeStateSpec, NodeVirtualServiceStatus, NodeVrrpGroup } from "../../crds/schema/node-state.js";
+import type {
+  NodeRealServerStatus,
+  NodeStateSpec,
+  NodeVirtualServiceStatus,
+  NodeVrrpGroup,
+} from "../../crds/schema/node-state.js";
 import type { Logger } from "../../core/log.js";
 import type { KernelEdge } from "../../native/kernel.js";
 import type { AgentMetrics } from "../metrics.js";
@@ -20,6 +25,9 @@ import { DEFAULT_RUN_DIR } from "../process/instance.js";
 import { VrrpSyncGroup } from "../vrrp/sync-group.js";
 import type { VrrpState } from "../vrrp/ports.js";
 import type { ResignPlan } from "../guard/resign-plan.js";
+import { ProcSysctls, rtnetlinkLinkWriter } from "../realserver/host.js";
+import { OwnedAddressRecord, realServerRecordPath } from "../realserver/ownership.js";
+import { RealServerPreparer } from "../realserver/preparer.js";
 import { TransportHub } from "./transport-hub.js";
 import { VrrpGroupRunner, type GroupStatus } from "./vrrp-group-runner.js";
 
@@ -33,6 +41,17 @@ export interface AgentStatus {
   ipvs?: { available: boolean; message?: string };
   /** One entry per virtual service of the configuration (NodeState status shape). */
   virtualServices?: NodeVirtualServiceStatus[];
+  /** This node as a DR/TUN real server (spec.realServer), when there is anything to say. */
+  realServer?: NodeRealServerStatus;
+}
+
+/** Where the real-server preparer writes sysctls and keeps its ownership record. */
+export interface RealServerOptions {
+  /** The host's /proc/sys, writable (default /proc/sys). */
+  procSysRoot?: string;
+  /** Directory of the IPv6 ownership record, living as long as the host's addresses (default: runDir). */
+  stateDir?: string;
+  resyncIntervalMs?: number;
 }
 
 export interface AgentDeps {
@@ -50,6 +69,7 @@ export interface AgentDeps {
   /** Where the IPVS ownership record lives (default /run/kubelvs, as the pid file). */
   runDir?: string;
   loadBalancer?: LoadBalancerOptions;
+  realServer?: RealServerOptions;
 }
 
 const RETRY_FAILED_GROUPS_MS = 5000;
@@ -68,6 +88,7 @@ export class Agent {
   /** Why IPVS is not programmed (no IPVS in the kernel, say); undefined while it is or not yet needed. */
   private ipvsUnavailable: string | undefined;
   private lbMetrics: LoadBalancerMetrics | undefined;
+  private realServer: RealServerPreparer | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.hub = new TransportHub(deps.kernel, deps.log);
@@ -137,6 +158,29 @@ export class Agent {
     for (const runner of fresh) runner.begin();
     this.scheduleRetry();
     await this.applyVirtualServices(spec);
+    await this.applyRealServer(spec);
+  }
+
+  /**
+   * This node as a real server of DR/TUN services. Runs for every spec, with a section or not: a
+   * restarted agent removes the VIPs it added before that the new spec no longer lists.
+   */
+  private async applyRealServer(spec: NodeStateSpec): Promise<void> {
+    const { deps } = this;
+    const options = deps.realServer ?? {};
+    this.realServer ??= new RealServerPreparer({
+      instance: deps.instance,
+      addresses: deps.kernel.addresses,
+      links: deps.kernel.links,
+      linkWriter: rtnetlinkLinkWriter(),
+      sysctls: new ProcSysctls(options.procSysRoot),
+      record: new OwnedAddressRecord(
+        realServerRecordPath(options.stateDir ?? deps.runDir ?? DEFAULT_RUN_DIR, deps.instance),
+      ),
+      log: deps.log.child({ component: "realserver" }),
+      ...(options.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: options.resyncIntervalMs }),
+    });
+    await this.realServer.apply(spec.realServer);
   }
 
   /** Hands the virtual services to the load balancer, opening IPVS the first time it is needed. */
@@ -277,6 +321,8 @@ export class Agent {
       this.hub.close();
       // The IPVS table stays: the VIPs are gone with the resignation, and a restarted agent adopts it.
       await this.loadBalancer?.stop();
+      // Real-server VIPs stay too: the node keeps serving while the agent is away.
+      await this.realServer?.stop();
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -304,6 +350,7 @@ export class Agent {
               ? `not programmed: IPVS is not available (${this.ipvsUnavailable})`
               : "not programmed yet",
         })),
+      ...(this.realServer?.status() === undefined ? {} : { realServer: this.realServer.status()! }),
     };
   }
 

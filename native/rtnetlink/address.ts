@@ -14,6 +14,7 @@ import {
   IFA_LABEL,
   IFA_LOCAL,
   IFA_NAMES,
+  IFA_PROTO,
   IFADDRMSG_LENGTH,
   RT_SCOPE_UNIVERSE,
   type AddressFlagName,
@@ -36,6 +37,8 @@ export interface InterfaceAddress {
   readonly flagNames: readonly AddressFlagName[];
   /** RT_SCOPE_* (0 global, 253 link, 254 host). */
   readonly scope: number;
+  /** IFA_PROTO, who created the address; absent when 0 or on kernels before 6.1. */
+  readonly protocol?: number;
 }
 
 export interface AddressSpec {
@@ -49,6 +52,8 @@ export interface AddressSpec {
   /** IPv4 broadcast address to set (none by default). */
   readonly broadcast?: string;
   readonly scope?: number;
+  /** IFA_PROTO (1-255): marks who created the address; kernels before 6.1 ignore it. */
+  readonly protocol?: number;
 }
 
 const familyCode = (family: IpFamily): number => (family === 4 ? AF_INET : AF_INET6);
@@ -116,6 +121,7 @@ export function decodeAddress(message: NetlinkMessage): InterfaceAddress {
   const broadcast = readAddress(IFA_BROADCAST);
   const label = attributes.string(IFA_LABEL);
   const flags = attributes.u32(IFA_FLAGS) ?? shortFlags;
+  const protocol = attributes.u8(IFA_PROTO);
   return {
     family,
     ifindex,
@@ -129,6 +135,7 @@ export function decodeAddress(message: NetlinkMessage): InterfaceAddress {
     flags,
     flagNames: addressFlagNames(flags),
     scope,
+    ...(protocol !== undefined && protocol !== 0 ? { protocol } : {}),
   };
 }
 
@@ -153,6 +160,11 @@ export function checkAddressSpec(spec: AddressSpec): IpFamily {
   }
   if (spec.broadcast !== undefined && family !== 4)
     throw new TypeError(`${spec.address}: broadcast is IPv4 only`);
+  if (
+    spec.protocol !== undefined &&
+    (!Number.isInteger(spec.protocol) || spec.protocol < 1 || spec.protocol > 255)
+  )
+    throw new RangeError(`${spec.address}: address protocol ${spec.protocol} is not in 1..255`);
   return family;
 }
 
@@ -189,6 +201,7 @@ export function encodeAddAddress(spec: AddressSpec): Buffer {
     if (spec.label !== undefined) w.string(IFA_LABEL, spec.label);
     // The 8-bit ifa_flags cannot hold noprefixroute and later flags; IFA_FLAGS holds them all.
     w.u32(IFA_FLAGS, flags);
+    if (spec.protocol !== undefined) w.u8(IFA_PROTO, spec.protocol);
   });
   return Buffer.concat([
     ifaddrmsg(family, spec.prefixLength, flags, spec.scope ?? RT_SCOPE_UNIVERSE, spec.ifindex),

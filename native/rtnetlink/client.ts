@@ -24,7 +24,14 @@ import {
   RTNLGRP_LINK,
 } from "./constants.js";
 import { decodeRtnetlinkEvent, type RtnetlinkEvent } from "./events.js";
-import { decodeLink, encodeGetLink, encodeLinkRequest, type Link } from "./link.js";
+import {
+  decodeLink,
+  encodeCreateLink,
+  encodeGetLink,
+  encodeLinkRequest,
+  encodeSetLinkUp,
+  type Link,
+} from "./link.js";
 
 export interface AddressFilter {
   readonly family?: IpFamily;
@@ -74,6 +81,29 @@ export class RtnetlinkClient {
       if (error instanceof NetlinkError && error.code === "ENODEV") return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Creates a link of a kind that needs no options (e.g. "ipip", "ip6tnl"); rejects with NetlinkError
+   * EEXIST when the name is taken. The kernel loads the kind's module if needed, which may create a
+   * device of that name itself (tunl0, ip6tnl0: the modules' fallback devices).
+   */
+  async createLink(name: string, kind: string): Promise<void> {
+    await this.connection.request({
+      type: RTM_NEWLINK,
+      flags: NLM_F_CREATE | NLM_F_EXCL,
+      payload: encodeCreateLink(name, kind),
+      description: `create link '${name}' of kind ${kind}`,
+    });
+  }
+
+  /** Sets a link administratively up or down (ip link set … up/down). */
+  async setLinkUp(index: number, up: boolean): Promise<void> {
+    await this.connection.request({
+      type: RTM_NEWLINK,
+      payload: encodeSetLinkUp(index, up),
+      description: `set link ifindex ${index} ${up ? "up" : "down"}`,
+    });
   }
 
   async listAddresses(filter: AddressFilter = {}): Promise<InterfaceAddress[]> {

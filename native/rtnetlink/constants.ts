@@ -72,6 +72,8 @@ export const IFA_LABEL = 3;
 export const IFA_BROADCAST = 4;
 export const IFA_CACHEINFO = 6;
 export const IFA_FLAGS = 8;
+/** u8: who created the address (Linux 6.1+; 0-3 are the kernel's own, higher values are free). */
+export const IFA_PROTO = 11;
 
 export const IFA_NAMES: Readonly<Record<number, string>> = {
   [IFA_ADDRESS]: "IFA_ADDRESS",
@@ -80,6 +82,7 @@ export const IFA_NAMES: Readonly<Record<number, string>> = {
   [IFA_BROADCAST]: "IFA_BROADCAST",
   [IFA_CACHEINFO]: "IFA_CACHEINFO",
   [IFA_FLAGS]: "IFA_FLAGS",
+  [IFA_PROTO]: "IFA_PROTO",
 };
 
 /** Address flags (ifa_flags, extended to 32 bits by IFA_FLAGS), by the names `ip addr` prints. */

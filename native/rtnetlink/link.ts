@@ -98,6 +98,27 @@ export function encodeLinkRequest(index: number, build?: Parameters<typeof encod
   return Buffer.concat([header, attributes]);
 }
 
+/** Payload of an RTM_NEWLINK (NLM_F_CREATE | NLM_F_EXCL) creating a link of a kind without options, e.g. "ipip". */
+export function encodeCreateLink(name: string, kind: string): Buffer {
+  if (name.length === 0 || Buffer.byteLength(name) > 15)
+    throw new RangeError(`link name '${name}' must be 1..15 bytes`);
+  const header = Buffer.alloc(IFINFOMSG_LENGTH);
+  const attributes = encodeAttributes((w) => {
+    w.string(IFLA_IFNAME, name);
+    w.nested(IFLA_LINKINFO, (info) => info.string(IFLA_INFO_KIND, kind));
+  });
+  return Buffer.concat([header, attributes]);
+}
+
+/** Payload of an RTM_NEWLINK setting IFF_UP on (or off) for the link `index`, leaving other flags. */
+export function encodeSetLinkUp(index: number, up: boolean): Buffer {
+  const header = Buffer.alloc(IFINFOMSG_LENGTH);
+  header.writeInt32LE(index, 4);
+  header.writeUInt32LE(up ? IFF_UP : 0, 8); // ifi_flags
+  header.writeUInt32LE(IFF_UP, 12); // ifi_change: only IFF_UP changes
+  return header;
+}
+
 /** Payload of an RTM_GETLINK for one interface, by index or by name. */
 export function encodeGetLink(target: string | number): Buffer {
   if (typeof target === "number") return encodeLinkRequest(target);

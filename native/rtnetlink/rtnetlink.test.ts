@@ -23,7 +23,7 @@ import {
 import { RtnetlinkClient, watchGroups, watchRtnetlinkOn } from "./client.js";
 import * as C from "./constants.js";
 import { decodeRtnetlinkEvent, type RtnetlinkEvent } from "./events.js";
-import { decodeLink } from "./link.js";
+import { decodeLink, encodeCreateLink, encodeSetLinkUp } from "./link.js";
 
 /** An RTM_NEWLINK as the kernel sends it for a veth named eth0 (ifinfomsg + attributes). */
 function linkMessage(options: {
@@ -369,4 +369,34 @@ test("a watch decodes notifications and asks for a resync on garbage or overrun"
   watch.close();
   assert.equal(transport.closed, true);
   assert.equal(decodeMessages(encodeMessage({ type: 1, flags: 0, seq: 0 })).length, 1);
+});
+
+test("IFA_PROTO: encoded when given, decoded when non-zero, validated to 1..255", () => {
+  const payload = encodeAddAddress({
+    ifindex: 1,
+    address: "2001:db8::200",
+    prefixLength: 128,
+    protocol: 107,
+  });
+  const decoded = decodeAddress({ type: C.RTM_NEWADDR, flags: 0, seq: 0, pid: 0, payload });
+  assert.equal(decoded.protocol, 107);
+  const plain = encodeAddAddress({ ifindex: 1, address: "2001:db8::200", prefixLength: 128 });
+  assert.equal(
+    decodeAddress({ type: C.RTM_NEWADDR, flags: 0, seq: 0, pid: 0, payload: plain }).protocol,
+    undefined,
+  );
+  assert.throws(
+    () => encodeAddAddress({ ifindex: 1, address: "198.51.100.1", prefixLength: 32, protocol: 256 }),
+    /198\.51\.100\.1: address protocol 256 is not in 1\.\.255/,
+  );
+});
+
+test("link requests: create by name and kind, set up through ifi_change", () => {
+  const create = encodeCreateLink("tunl0", "ipip");
+  assert.ok(create.includes(Buffer.from("tunl0\0")));
+  assert.ok(create.includes(Buffer.from("ipip\0")));
+  assert.throws(() => encodeCreateLink("a-very-long-name0", "ipip"), /must be 1\.\.15 bytes/);
+  const up = encodeSetLinkUp(7, true);
+  assert.deepEqual([up.readInt32LE(4), up.readUInt32LE(8), up.readUInt32LE(12)], [7, C.IFF_UP, C.IFF_UP]);
+  assert.equal(encodeSetLinkUp(7, false).readUInt32LE(8), 0);
 });

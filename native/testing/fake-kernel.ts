@@ -69,6 +69,7 @@ export class FakeAddressControl implements AddressControl {
       scope: spec.scope ?? 0,
       ...(spec.label !== undefined ? { label: spec.label } : {}),
       ...(spec.broadcast !== undefined ? { broadcast: spec.broadcast } : {}),
+      ...(spec.protocol !== undefined ? { protocol: spec.protocol } : {}),
     };
     if (index >= 0) this.addresses[index] = entry;
     else this.addresses.push(entry);
