@@ -587,6 +587,57 @@ describe("the operator on a real kube-apiserver", tierOptions(...requirements), 
       assert.equal((await events("sneaky")).filter((e) => e.type === "Normal").length, 1);
     });
 
+    test("a DR service's real servers on nodes: the VIP rendered into the worker's NodeState only, a director left out and reported", async () => {
+      // node-a directs web's VIP; node-c is in another group only: an ordinary real server of it
+      await applyObjects(
+        plane,
+        service("shop", "direct", {
+          virtualIP: "198.51.100.200",
+          port: 443,
+          forwarding: { method: "DR" },
+          realServers: [
+            { address: "198.51.100.11", port: 443 },
+            { address: "198.51.100.13", port: 443 },
+          ],
+        }),
+      );
+      const states = await eventually("node-c prepared as a real server", async () => {
+        const s = await nodeStates();
+        return s.get("node-c")?.spec.realServer !== undefined ? s : undefined;
+      });
+      assert.deepEqual(states.get("node-c")?.spec.realServer, {
+        vips: [{ address: "198.51.100.200", forwarding: "DR", virtualServices: ["shop/direct"] }],
+      });
+      for (const node of ["node-a", "node-b", "node-d"])
+        assert.equal(states.get(node)?.spec.realServer, undefined, `${node} is not prepared`);
+
+      const reported = await eventually("RealServerNodesPrepared=False", async () => {
+        const c = await condition("virtualservice", "direct", "RealServerNodesPrepared", "shop");
+        return c?.status === "False" ? c : undefined;
+      });
+      assert.equal(reported.reason, "DirectorIsRealServer");
+      assert.match(
+        reported.message,
+        /^node node-a \(198\.51\.100\.11\) is a director of VIP 198\.51\.100\.200 \(VrrpGroup web\) and is not prepared as a DR real server: /,
+      );
+      const warning = await eventually("a Warning Event", async () =>
+        (await events("direct")).find((e) => e.reason === "DirectorIsRealServer"),
+      );
+      assert.equal(warning.type, "Warning");
+      assert.equal(warning.note, reported.message);
+      assert.equal(
+        (await condition("virtualservice", "direct", "Accepted", "shop"))?.status,
+        "True",
+        "the service itself is rendered",
+      );
+
+      // Deleting the service takes the VIP out of node-c's NodeState again.
+      await kubectlOk(plane, ["delete", "virtualservice", "direct", "--namespace=shop"]);
+      await eventually("node-c no longer a real server", async () =>
+        (await nodeStates()).get("node-c")?.spec.realServer === undefined ? true : undefined,
+      );
+    });
+
     test("serves /metrics with reconciles, durations, queue depth, conflicts, writes and leadership", async () => {
       const text = await operator.metrics.text();
       for (const name of [

@@ -38,7 +38,7 @@ interface Container {
     capabilities?: { drop?: string[]; add?: string[] };
   };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
 interface PodSpec {
@@ -49,6 +49,7 @@ interface PodSpec {
   terminationGracePeriodSeconds?: number;
   securityContext: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
   containers: Container[];
+  volumes?: { name: string; hostPath?: { path: string; type?: string } }[];
 }
 
 interface Workload {
@@ -265,6 +266,29 @@ describe("the kubelvs Helm chart: lint and template", tierOptions(...requirement
     assert.equal(security.readOnlyRootFilesystem, true);
     // A read-only root: the pid file and control socket need a writable /run/kubelvs.
     assert.ok(container.volumeMounts?.some((m) => m.mountPath === "/run/kubelvs"));
+
+    // Real-server preparation (agent.realServerPreparation, on by default): the host's network
+    // sysctls writable and the host's /run/kubelvs for the IPv6 ownership record, with the flags.
+    assert.ok(container.args.includes("--proc-sys-root=/host/proc/sys"));
+    assert.ok(container.args.includes("--real-server-state-dir=/host/run/kubelvs"));
+    const mountOf = (path: string) => container.volumeMounts?.find((m) => m.mountPath === path);
+    const volumeOf = (name: string | undefined) => pod.volumes?.find((v) => v.name === name);
+    const sysctls = mountOf("/host/proc/sys/net");
+    assert.ok(sysctls !== undefined && sysctls.readOnly !== true, "writable");
+    assert.deepEqual(volumeOf(sysctls.name)?.hostPath, { path: "/proc/sys/net", type: "Directory" });
+    assert.deepEqual(volumeOf(mountOf("/host/run/kubelvs")?.name)?.hostPath, {
+      path: "/run/kubelvs",
+      type: "DirectoryOrCreate",
+    });
+    const off = onlyContainer(
+      workload(
+        await renderChart({ values: { agent: { realServerPreparation: false } } }),
+        "DaemonSet",
+        "kubelvs-agent",
+      ),
+    );
+    assert.ok(!off.args.some((a) => a.startsWith("--proc-sys-root")));
+    assert.ok(!off.volumeMounts?.some((m) => m.mountPath.startsWith("/host/")));
   });
 
   test("RBAC: the agent reads NodeStates and writes only their status; the operator writes no spec it does not own", async () => {
