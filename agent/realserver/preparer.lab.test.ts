@@ -3,8 +3,10 @@
 // instance's; the client's ARP for the VIP goes unanswered; a VIP dropped from the spec goes while
 // an address someone else put on lo stays; a new process (an agent restart) removes a stale VIP of
 // its own instance and leaves another instance's alone; a VIP deleted by hand comes back. TUN needs
-// the ipip module, which this host's kernel lacks: the test checks the preparer says so and adds
-// nothing; the IPVS machine's guest tests carry TUN traffic.
+// the ipip and ip6_tunnel modules: where the kernel lacks them (this development host's) the test
+// checks the preparer says so and adds nothing; where it has them (the IPVS machine:
+// e2e/vm/run-in-uml.sh -- node --test dist/agent/realserver/preparer.lab.test.js) it checks the
+// tunnels, their settings and a move back to DR.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,12 +78,12 @@ describe("real-server preparation by the agent", tierOptions(missingNetns()), ()
     assert.equal(await answered("198.51.100.253"), true);
     const status = await runOnce(dr(VIP4, VIP6));
     assert.deepEqual(status, { prepared: [VIP4, VIP6] });
-    assert.deepEqual(await loAddresses(), [`${VIP4}/32 ${ownershipLabel("lo", "web")}`, `${VIP6}/128`]);
     assert.equal(await lab.sysctl("n1", "net.ipv4.conf.all.arp_ignore"), "1");
     assert.equal(await lab.sysctl("n1", "net.ipv4.conf.all.arp_announce"), "2");
     assert.equal(await answered(VIP4), false, "the real server must not answer ARP for the VIP");
     assert.equal(await answered("198.51.100.253"), false, "the ARP settings cover the control address now");
     await lab.ip("n1", "addr", "del", "198.51.100.253/32", "dev", "lo");
+    assert.deepEqual(await loAddresses(), [`${VIP4}/32 ${ownershipLabel("lo", "web")}`, `${VIP6}/128`]);
     assert.equal(await answered(VIP6), false, "nor neighbour solicitations");
     assert.equal(await answered("198.51.100.1"), true, "its own address is still answered");
     assert.deepEqual(
@@ -139,22 +141,39 @@ describe("real-server preparation by the agent", tierOptions(missingNetns()), ()
     assert.deepEqual(await loAddresses(), []);
   });
 
-  test("TUN without the ipip module: the status says why and nothing is added", async (t) => {
+  test("TUN: the VIPs on tunl0/ip6tnl0, up, reverse-path filter off; without the module, why not", async (t) => {
     const status = await runOnce({
-      vips: [{ address: VIP4, forwarding: "TUN", virtualServices: ["shop/tun"] }],
+      vips: [VIP4, VIP6].map((address) => ({ address, forwarding: "TUN", virtualServices: ["shop/tun"] })),
     });
-    if (status?.prepared.includes(VIP4)) {
-      // a kernel with ipip: the VIP is on tunl0, which is up with reverse-path filtering off
-      t.diagnostic("this kernel has ipip: checked the tunnel instead");
+    if (status?.prepared.length === 2) {
+      // a kernel with ipip and ip6_tunnel (the IPVS machine's): the tunnels carry the VIPs
+      t.diagnostic("this kernel has ipip and ip6_tunnel: checked the tunnels");
+      assert.deepEqual(status, { prepared: [VIP4, VIP6] });
+      assert.equal(await lab.sysctl("n1", "net.ipv4.conf.all.rp_filter"), "0");
       assert.equal(await lab.sysctl("n1", "net.ipv4.conf.tunl0.rp_filter"), "0");
-      assert.match(await lab.ip("n1", "addr", "show", "dev", "tunl0"), /198\.51\.100\.200\/32/);
+      const tunl0 = await lab.ip("n1", "addr", "show", "dev", "tunl0");
+      assert.match(tunl0, /[<,]UP[,>]/);
+      assert.match(
+        tunl0,
+        new RegExp(`inet ${VIP4.replace(/\./g, "\\.")}/32 .*${ownershipLabel("tunl0", "web")}`),
+      );
+      const ip6tnl0 = await lab.ip("n1", "addr", "show", "dev", "ip6tnl0");
+      assert.match(ip6tnl0, /[<,]UP[,>]/);
+      assert.match(ip6tnl0, /inet6 2001:db8::200\/128/);
+      // back to DR: the VIPs move to lo
+      assert.deepEqual(await runOnce(dr(VIP4, VIP6)), { prepared: [VIP4, VIP6] });
+      assert.doesNotMatch(await lab.ip("n1", "addr", "show", "dev", "tunl0"), /198\.51\.100\.200/);
+      assert.doesNotMatch(await lab.ip("n1", "addr", "show", "dev", "ip6tnl0"), /2001:db8::200/);
+      assert.equal((await loAddresses()).length, 2);
     } else {
+      assert.deepEqual(status?.prepared, []);
       assert.match(
         status?.message ?? "",
-        /create tunl0 \(ipip\): .*; add 198\.51\.100\.200 on tunl0: not done, device tunl0 does not exist/,
+        /create tunl0 \(ipip\): .*create ip6tnl0 \(ip6tnl\): .*add 198\.51\.100\.200 on tunl0: not done, device tunl0 does not exist; add 2001:db8::200 on ip6tnl0: not done, device ip6tnl0 does not exist/,
       );
       assert.deepEqual(await loAddresses(), []);
     }
-    await runOnce(null);
+    assert.equal(await runOnce(null), null);
+    assert.deepEqual(await loAddresses(), []);
   });
 });
