@@ -96,3 +96,27 @@ test("the significant fingerprint ignores counters but not states or priorities"
   const lowered = { ...agentStatus, groups: agentStatus.groups.map((g) => ({ ...g, priority: 90 })) };
   assert.notEqual(significantFingerprint(lowered), base);
 });
+
+test("status.realServer is the agent's report, and a change in it is worth an immediate write", () => {
+  const realServer = { prepared: ["198.51.100.200"], message: "create tunl0 (ipip): EOPNOTSUPP" };
+  const status = nodeStateStatus({
+    agent: { ...agentStatus, realServer },
+    spec: { vrrpGroups: [] },
+    observedContentHash: "h",
+    agentVersion: "test",
+    now: new Date("2025-03-01T12:00:00Z"),
+  });
+  assert.deepEqual(status.realServer, realServer);
+  const without = nodeStateStatus({
+    agent: agentStatus,
+    spec: { vrrpGroups: [] },
+    observedContentHash: "h",
+    agentVersion: "test",
+    now: new Date("2025-03-01T12:00:00Z"),
+  });
+  assert.equal("realServer" in without, false);
+  assert.notEqual(
+    significantFingerprint({ ...agentStatus, realServer }),
+    significantFingerprint(agentStatus),
+  );
+});
