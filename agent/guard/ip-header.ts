@@ -4,8 +4,10 @@
 // packet that reaches the node for it. A guard sits on every node for its whole life, so on each
 // Backup that was one extra clone per advert heard, paid by the Master's send path on a bridged LAN.
 // IPPROTO_RAW implies IP_HDRINCL (IPV6_HDRINCL for IPv6, Linux 4.5+), hence this header.
-import { parseAddress } from "../vrrp/address.js";
-import { VRRP_IP_PROTOCOL } from "../vrrp/checksum.js";
+// Only native/ helpers here: the guard stays small and loads none of the VRRP core (cli/agent-imports.test.ts).
+import { parseIp } from "../../native/ip-address.js";
+
+const VRRP_IP_PROTOCOL = 112;
 
 /** RFC 5798 section 5.1.1.3 / 5.1.2.3: adverts leave with TTL / hop limit 255. */
 const VRRP_TTL = 255;
@@ -29,8 +31,8 @@ export function withIpHeader(
   payload: Uint8Array,
   { source, destination }: Addressing,
 ): Buffer {
-  const src = parseAddress(source);
-  const dst = parseAddress(destination);
+  const src = parseIp(source, "advert source");
+  const dst = parseIp(destination, "advert destination");
   const expected = family === "ipv4" ? 4 : 16;
   if (src.length !== expected || dst.length !== expected) {
     throw new TypeError(`${family} header from ${source} to ${destination}: an address of the other family`);
