@@ -2,14 +2,14 @@
 // Fault state for tracking like keepalived. It is driven by events (start, stop, advertReceived, timerFired,
 // tracking and fault inputs, configChanged) against an injected Scheduler and ActionSink; it never reads a
 // clock or touches a socket, so tests drive it with a fake clock to the microsecond.
-import { canonicalAddress, compareAddresses, ipFamily, sameAddress } from "./address.js";
+import { canonicalAddress, compareAddresses } from "./address.js";
 import { diffInstanceConfig, validateInstanceConfig } from "./config.js";
 import type { InstanceConfigDiff, VirtualAddress, VrrpInstanceConfig } from "./config.js";
 import { newCounters } from "./counters.js";
 import type { DropReason, VrrpCounters } from "./counters.js";
 import { GarpSchedule } from "./garp.js";
 import type { AnnounceBurst } from "./garp.js";
-import { simplePasswordAuthData, tryDecodeAdvert } from "./packet.js";
+import { simplePasswordAuthData } from "./packet.js";
 import type { DecodedAdvert, VrrpAdvert } from "./packet.js";
 import type {
   AdvertMeta,
@@ -21,6 +21,7 @@ import type {
   VrrpActionSink,
   VrrpState,
 } from "./ports.js";
+import { ReceivedAdvertMemo } from "./received-advert.js";
 import { masterDownIntervalUs, msToUs, skewTimeUs, usToMs } from "./timers.js";
 import { PriorityTracker } from "./tracking.js";
 
@@ -91,6 +92,9 @@ export class VrrpInstance {
   private syncGroup: SyncGroupGate | undefined;
   private peers: Set<string>;
   private ownVirtualAddresses: Set<string>;
+  /** Our primary address in canonical form: an advert from it is our own. */
+  private canonicalPrimary: string;
+  private readonly receivedAdverts = new ReceivedAdvertMemo();
   /** Our advert with priority left to fill in: built once per config, the Master sends it every interval. */
   private advertTemplate: VrrpAdvert;
 
@@ -104,6 +108,7 @@ export class VrrpInstance {
     this.masterAdverIntervalUs = config.advertIntervalMs * 1000;
     this.peers = new Set(config.unicastPeers.map(canonicalAddress));
     this.ownVirtualAddresses = new Set(config.virtualAddresses.map((v) => canonicalAddress(v.address)));
+    this.canonicalPrimary = canonicalAddress(config.primaryAddress);
     this.advertTemplate = VrrpInstance.advertTemplateFor(config);
     const tracking = this.tracker.status();
     this.priority = tracking.effectivePriority;
@@ -204,21 +209,19 @@ export class VrrpInstance {
       this.drop("bad-ttl", meta, `TTL/hop limit ${meta.ttl}, must be 255`);
       return;
     }
-    if (ipFamily(meta.src) !== this.config.family || ipFamily(meta.dst) !== this.config.family) {
+    const received = this.receivedAdverts.read(packet, meta, this.config.checksumVariant);
+    if (received.srcFamily !== this.config.family || received.dstFamily !== this.config.family) {
       this.drop("wrong-family", meta, `packet ${meta.src} → ${meta.dst} is not ${this.config.family}`);
       return;
     }
-    const decoded = tryDecodeAdvert(packet, {
-      src: meta.src,
-      dst: meta.dst,
-      checksumMode: this.config.checksumVariant,
-    });
+    const source = received.canonicalSrc!; // the family check above saw a valid address
+    const decoded = received.decoded;
     if (!decoded.ok) {
       this.drop(decoded.error.reason, meta, decoded.error.detail);
       return;
     }
     const advert = decoded.advert;
-    const rejection = this.validate(advert, meta);
+    const rejection = this.validate(advert, meta, source);
     if (rejection !== undefined) {
       this.drop(rejection.reason, meta, rejection.detail, rejection.level);
       return;
@@ -242,8 +245,8 @@ export class VrrpInstance {
     }
     this.tally.advertsReceived++;
     if (advert.priority === 0) this.tally.priorityZeroReceived++;
-    if (this.current === "backup") this.backupReceived(advert, canonicalAddress(meta.src));
-    else this.masterReceived(advert, canonicalAddress(meta.src));
+    if (this.current === "backup") this.backupReceived(advert, source);
+    else this.masterReceived(advert, source);
   }
 
   timerFired(kind: TimerKind): void {
@@ -302,6 +305,7 @@ export class VrrpInstance {
     this.config = next;
     this.peers = new Set(next.unicastPeers.map(canonicalAddress));
     this.ownVirtualAddresses = new Set(next.virtualAddresses.map((v) => canonicalAddress(v.address)));
+    this.canonicalPrimary = canonicalAddress(next.primaryAddress);
     this.advertTemplate = VrrpInstance.advertTemplateFor(next);
     // a v3 Backup keeps the interval it adopted from the Master; otherwise ours is the Master's
     if (next.version === 2 || this.current !== "backup") {
@@ -483,6 +487,7 @@ export class VrrpInstance {
   private validate(
     advert: DecodedAdvert,
     meta: AdvertMeta,
+    source: string,
   ): { reason: DropReason; detail: string; level?: LogLevel } | undefined {
     if (advert.version !== this.config.version) {
       return {
@@ -498,10 +503,10 @@ export class VrrpInstance {
         level: "debug",
       };
     }
-    if (sameAddress(meta.src, this.config.primaryAddress)) {
+    if (source === this.canonicalPrimary) {
       return { reason: "own-address", detail: "sent from our own primary address", level: "debug" };
     }
-    if (this.peers.size > 0 && !this.peers.has(canonicalAddress(meta.src))) {
+    if (this.peers.size > 0 && !this.peers.has(source)) {
       return { reason: "not-a-peer", detail: `${meta.src} is not among the unicast peers` };
     }
     if (advert.version === 2) {
