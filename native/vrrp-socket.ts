@@ -13,8 +13,11 @@ import {
   type RawIpSocket,
 } from "./addon.js";
 import { normalizeIp, type IpFamily } from "./ip-address.js";
+import { withIpHeader } from "./ip-header.js";
 
 export const IPPROTO_VRRP = 112;
+/** Send-only raw sockets: the kernel delivers no received packet to protocol 255 (see ip-header.ts). */
+const IPPROTO_RAW = 255;
 export const VRRP_GROUP_IPV4 = "224.0.0.18";
 export const VRRP_GROUP_IPV6 = "ff02::12";
 /** VRRPv3 checksum offset within the VRRP header (for the kernel-computed IPv6 checksum). */
@@ -127,6 +130,8 @@ export interface VrrpTransport {
 
 export class RawVrrpTransport implements VrrpTransport {
   private readonly socket: RawIpSocket;
+  private readonly kernelChecksum: boolean;
+  private sendOnlySocket: RawIpSocket | undefined;
   private readonly joins = new Map<number, number>();
   private readonly group: string;
   private readonly transmissions = new Set<NativePeriodicTransmission>();
@@ -138,10 +143,11 @@ export class RawVrrpTransport implements VrrpTransport {
     private readonly addon: NativeAddon = loadAddon(),
   ) {
     this.group = vrrpGroup(family);
+    this.kernelChecksum = family === 6 && options.kernelChecksum === true;
     this.socket = new addon.RawIpSocket(
       family,
       IPPROTO_VRRP,
-      family === 6 && options.kernelChecksum ? { checksumOffset: VRRP_CHECKSUM_OFFSET } : {},
+      this.kernelChecksum ? { checksumOffset: VRRP_CHECKSUM_OFFSET } : {},
     );
     this.socket.start(
       (packet) =>
@@ -190,13 +196,28 @@ export class RawVrrpTransport implements VrrpTransport {
     intervalMs: number,
     onError: (error: NativeSystemError) => void,
   ): PeriodicTransmission {
+    // With the kernel computing the IPv6 checksum the adverts go out on the protocol-112 socket,
+    // the only one the kernel does that for; otherwise on the send-only IPPROTO_RAW socket with a
+    // header written here (native/ip-header.ts: no receive clones, the kernel's short send path).
+    const withHeader = !this.kernelChecksum;
+    const family = this.family;
     const transmission = new NativePeriodicTransmission(
-      new this.addon.PeriodicSender(this.socket),
+      new this.addon.PeriodicSender(withHeader ? this.headerSocket() : this.socket),
       {
         ifindex: options.ifindex,
         source: options.source,
-        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(options.ttl !== undefined && !withHeader ? { ttl: options.ttl } : {}),
       },
+      withHeader
+        ? (advert) => ({
+            payload: withIpHeader(family, advert.payload, {
+              source: options.source,
+              destination: advert.destination,
+              ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+            }),
+            destination: advert.destination,
+          })
+        : (advert) => advert,
       onError,
       () => this.transmissions.delete(transmission),
     );
@@ -214,11 +235,22 @@ export class RawVrrpTransport implements VrrpTransport {
     for (const transmission of [...this.transmissions]) transmission.stop();
     this.joins.clear();
     this.socket.close(); // closing the socket drops its memberships
+    this.sendOnlySocket?.close();
+    this.sendOnlySocket = undefined;
+  }
+
+  /** The periodic adverts' socket, opened with the first Master schedule and kept until close(). */
+  private headerSocket(): RawIpSocket {
+    this.sendOnlySocket ??= new this.addon.RawIpSocket(this.family, IPPROTO_RAW, { sendOnly: true });
+    return this.sendOnlySocket;
   }
 }
 
-const normalized = (adverts: readonly PeriodicAdvert[]): PeriodicAdvert[] =>
-  adverts.map((advert) => ({ payload: advert.payload, destination: normalizeIp(advert.destination) }));
+/** What goes on the wire for one advert: as given, or behind an IP header. */
+type Framing = (advert: PeriodicAdvert) => PeriodicAdvert;
+
+const framed = (adverts: readonly PeriodicAdvert[], frame: Framing): PeriodicAdvert[] =>
+  adverts.map((advert) => frame({ payload: advert.payload, destination: normalizeIp(advert.destination) }));
 
 class NativePeriodicTransmission implements PeriodicTransmission {
   private stopped = false;
@@ -227,6 +259,7 @@ class NativePeriodicTransmission implements PeriodicTransmission {
   constructor(
     private readonly sender: PeriodicSender,
     private readonly options: PeriodicSendOptions,
+    private readonly frame: Framing,
     private readonly onError: (error: NativeSystemError) => void,
     private readonly onStop: () => void,
   ) {}
@@ -249,7 +282,7 @@ class NativePeriodicTransmission implements PeriodicTransmission {
 
   restart(adverts: readonly PeriodicAdvert[], intervalMs: number): void {
     if (this.stopped) throw new Error("restart: this periodic VRRP transmission is stopped");
-    const datagrams = normalized(adverts);
+    const datagrams = framed(adverts, this.frame);
     this.starting = true;
     try {
       this.sender.start(datagrams, this.options, intervalMs, (error) => this.report(error));
@@ -260,7 +293,7 @@ class NativePeriodicTransmission implements PeriodicTransmission {
 
   update(adverts: readonly PeriodicAdvert[]): void {
     if (this.stopped) throw new Error("update: this periodic VRRP transmission is stopped");
-    this.sender.update(normalized(adverts));
+    this.sender.update(framed(adverts, this.frame));
   }
 
   stop(): void {

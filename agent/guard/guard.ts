@@ -6,7 +6,7 @@
 //
 // The guard holds its sockets from the start, so resigning is two sendmsg calls and a netlink
 // request, not a setup. It never runs VRRP itself: the adverts arrive pre-encoded. Its sockets are
-// IPPROTO_RAW, which receive nothing (see ip-header.ts for why that matters on every Backup).
+// IPPROTO_RAW, which receive nothing (see native/ip-header.ts for why that matters on every Backup).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -15,7 +15,7 @@ import { readdirSync } from "node:fs";
 import { loadAddon, type RawIpSocket, type ThreadExitWatch } from "../../native/addon.js";
 import { RtnetlinkClient } from "../../native/rtnetlink/client.js";
 import { GUARD_FD_ENV } from "./guard-client.js";
-import { withIpHeader } from "./ip-header.js";
+import { withIpHeader } from "../../native/ip-header.js";
 import { decodeGuardMessage, type ResignPlan } from "./resign-plan.js";
 
 /** Send-only raw sockets: the kernel delivers no packet to protocol 255; the caller writes the IP header. */
@@ -109,7 +109,7 @@ class Resigner {
       for (const p of plan.packets) {
         try {
           const advert = Buffer.from(p.payload, "base64");
-          const packet = withIpHeader(plan.family, advert, {
+          const packet = withIpHeader(plan.family === "ipv4" ? 4 : 6, advert, {
             source: plan.source,
             destination: p.destination,
           });

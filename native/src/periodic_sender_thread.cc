@@ -77,6 +77,7 @@ std::vector<SendFailure> PeriodicSenderThread::SendFirstRound(const timespec& st
   firstSendNs_ = static_cast<int64_t>(startedAt.tv_sec) * kNanosecondsPerSecond + startedAt.tv_nsec;
   loopIdleNs_ = uv_metrics_idle_time(heartbeat_.loop);
   loopIdleSeenNs_ = firstSendNs_;
+  idleReadNs_ = firstSendNs_;
   std::vector<SendFailure> failures;
   if (!SendRound(failures)) ended_.store(true, std::memory_order_release);
   return failures;
@@ -196,10 +197,19 @@ bool PeriodicSenderThread::SleepUntil(int64_t deadlineNs) {
 }
 
 int64_t PeriodicSenderThread::LoopSilentNs(int64_t now) {
-  const uint64_t idle = uv_metrics_idle_time(heartbeat_.loop);
-  if (idle != loopIdleNs_) {
-    loopIdleNs_ = idle;
-    loopIdleSeenNs_ = now;  // it waited for events since the last round: responsive
+  // uv_metrics_idle_time takes the loop's metrics lock, which the loop thread takes on every wake-up:
+  // read it a few times per lease, not on every round (100 times a second at 10 ms adverts).
+  if (now - idleReadNs_ >= leaseNs_ / 8) {
+    const uint64_t idle = uv_metrics_idle_time(heartbeat_.loop);
+    if (idle != loopIdleNs_) {
+      // It waited for events for (idle - loopIdleNs_) of the time since the previous read, so it was
+      // still waiting, at the earliest, once that much time had passed since it. A loop waiting in
+      // epoll right now counts its ongoing wait, which makes this `now`.
+      const int64_t waited = static_cast<int64_t>(idle - loopIdleNs_);
+      loopIdleSeenNs_ = std::max(loopIdleSeenNs_, std::min(now, idleReadNs_ + waited));
+      loopIdleNs_ = idle;
+    }
+    idleReadNs_ = now;
   }
   return now - std::max(loopIdleSeenNs_, heartbeat_.lastIterationNs.load(std::memory_order_relaxed));
 }

@@ -124,7 +124,8 @@ class PeriodicSenderThread {
   LoopHeartbeat& heartbeat_;
   int64_t firstSendNs_ = 0;
   uint64_t loopIdleNs_ = 0;     // the loop's idle time when last read (sender thread only)
-  int64_t loopIdleSeenNs_ = 0;  // when it last grew
+  int64_t loopIdleSeenNs_ = 0;  // a moment at which the loop was known to be waiting for events
+  int64_t idleReadNs_ = 0;      // when loopIdleNs_ was read
 
   // Held for a whole round (a few non-blocking sendmsg calls, microseconds), so update() never
   // frees datagrams in use and the errno bookkeeping has one owner at a time.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeAdvert, encodeAdvert, type VrrpV3Advert } from "../vrrp/packet.js";
+import { decodeAdvert, encodeAdvert, type VrrpV3Advert } from "../agent/vrrp/packet.js";
 import { withIpHeader } from "./ip-header.js";
 
 const resign4: VrrpV3Advert = {
@@ -15,7 +15,7 @@ const resign6: VrrpV3Advert = { ...resign4, addresses: ["2001:db8::254"] };
 test("IPv4: a 20-byte header, TTL 255, protocol 112, DF, the addresses; the advert after it unchanged", () => {
   const addressing = { source: "198.51.100.1", destination: "224.0.0.18" };
   const advert = encodeAdvert(resign4, { src: addressing.source, dst: addressing.destination });
-  const packet = withIpHeader("ipv4", advert, addressing);
+  const packet = withIpHeader(4, advert, addressing);
   assert.equal(packet.length, 20 + advert.length);
   assert.equal(packet[0], 0x45);
   assert.equal(packet.readUInt16BE(2), packet.length);
@@ -33,7 +33,7 @@ test("IPv4: a 20-byte header, TTL 255, protocol 112, DF, the addresses; the adve
 test("IPv6: a 40-byte header, payload length, next header 112, hop limit 255, the addresses", () => {
   const addressing = { source: "fe80::1", destination: "ff02::12" };
   const advert = encodeAdvert(resign6, { src: addressing.source, dst: addressing.destination });
-  const packet = withIpHeader("ipv6", advert, addressing);
+  const packet = withIpHeader(6, advert, addressing);
   assert.equal(packet.length, 40 + advert.length);
   assert.equal(packet.readUInt32BE(0), 0x6000_0000);
   assert.equal(packet.readUInt16BE(4), advert.length);
@@ -47,10 +47,8 @@ test("IPv6: a 40-byte header, payload length, next header 112, hop limit 255, th
 
 test("an address of the other family is refused with both addresses named", () => {
   assert.throws(
-    () => withIpHeader("ipv4", new Uint8Array(8), { source: "fe80::1", destination: "224.0.0.18" }),
-    /ipv4 header from fe80::1 to 224\.0\.0\.18/,
+    () => withIpHeader(4, new Uint8Array(8), { source: "fe80::1", destination: "224.0.0.18" }),
+    /IPv4 header from fe80::1 to 224\.0\.0\.18/,
   );
-  assert.throws(() =>
-    withIpHeader("ipv6", new Uint8Array(8), { source: "fe80::1", destination: "198.51.100.2" }),
-  );
+  assert.throws(() => withIpHeader(6, new Uint8Array(8), { source: "fe80::1", destination: "198.51.100.2" }));
 });

@@ -1,11 +1,12 @@
-// The IP header the guard puts in front of a pre-encoded advert. Its sockets are IPPROTO_RAW: those
-// are send-only by construction (the kernel delivers no received packet to protocol 255), whereas
-// any raw socket of protocol 112, even one with a drop-all filter, makes the kernel clone every VRRP
-// packet that reaches the node for it. A guard sits on every node for its whole life, so on each
-// Backup that was one extra clone per advert heard, paid by the Master's send path on a bridged LAN.
-// IPPROTO_RAW implies IP_HDRINCL (IPV6_HDRINCL for IPv6, Linux 4.5+), hence this header.
-// Only native/ helpers here: the guard stays small and loads none of the VRRP core (cli/agent-imports.test.ts).
-import { parseIp } from "../../native/ip-address.js";
+// The IP header in front of a pre-encoded advert sent on an IPPROTO_RAW socket (the Master's periodic
+// adverts, the guard's priority-0 adverts). Such sockets are send-only by construction: the kernel
+// delivers no received packet to protocol 255, whereas any raw socket of protocol 112, even one with
+// a drop-all filter, makes the kernel clone every VRRP packet that reaches the node for it. And a
+// datagram with its header takes the kernel's short raw_send_hdrinc path instead of the general
+// ip_append_data one, as keepalived's adverts do. IPPROTO_RAW implies IP_HDRINCL (IPV6_HDRINCL for
+// IPv6, Linux 4.5+), hence this header. Nothing of the VRRP core here: the guard loads this module
+// and stays small (cli/agent-imports.test.ts).
+import { parseIp, type IpFamily } from "./ip-address.js";
 
 const VRRP_IP_PROTOCOL = 112;
 
@@ -19,6 +20,8 @@ const IPV4_DONT_FRAGMENT = 0x4000;
 export interface Addressing {
   source: string;
   destination: string;
+  /** TTL / hop limit; default 255. */
+  ttl?: number;
 }
 
 /**
@@ -27,22 +30,24 @@ export interface Addressing {
  * everything else is as given, so both are left zero here.
  */
 export function withIpHeader(
-  family: "ipv4" | "ipv6",
+  family: IpFamily,
   payload: Uint8Array,
-  { source, destination }: Addressing,
+  { source, destination, ttl = VRRP_TTL }: Addressing,
 ): Buffer {
   const src = parseIp(source, "advert source");
   const dst = parseIp(destination, "advert destination");
-  const expected = family === "ipv4" ? 4 : 16;
+  const expected = family === 4 ? 4 : 16;
   if (src.length !== expected || dst.length !== expected) {
-    throw new TypeError(`${family} header from ${source} to ${destination}: an address of the other family`);
+    throw new TypeError(
+      `IPv${family} header from ${source} to ${destination}: an address of the other family`,
+    );
   }
-  if (family === "ipv4") {
+  if (family === 4) {
     const packet = Buffer.alloc(IPV4_HEADER_LENGTH + payload.length);
     packet[0] = 0x45; // version 4, 5 words of header (no options)
     packet.writeUInt16BE(packet.length, 2);
     packet.writeUInt16BE(IPV4_DONT_FRAGMENT, 6);
-    packet[8] = VRRP_TTL;
+    packet[8] = ttl;
     packet[9] = VRRP_IP_PROTOCOL;
     src.copy(packet, 12);
     dst.copy(packet, 16);
@@ -53,7 +58,7 @@ export function withIpHeader(
   packet.writeUInt32BE(0x6000_0000, 0); // version 6, traffic class 0, flow label 0
   packet.writeUInt16BE(payload.length, 4);
   packet[6] = VRRP_IP_PROTOCOL;
-  packet[7] = VRRP_TTL;
+  packet[7] = ttl;
   src.copy(packet, 8);
   dst.copy(packet, 24);
   packet.set(payload, IPV6_HEADER_LENGTH);
