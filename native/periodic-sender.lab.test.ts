@@ -419,34 +419,15 @@ describe("PeriodicSender between namespaces", tierOptions(missingNetns()), () =>
     assert.ok(loopRuns < 12, `the event-loop thread ran ${loopRuns} times during a 5 s idle wait`);
   });
 
-  test("the sender thread runs SCHED_FIFO at the priority of the thread that started it", async () => {
+  test("the sender thread runs as an ordinary task, also when the thread that started it is SCHED_FIFO", async () => {
     const payload = "21331201";
     const run = await runSender({
       family: 4,
       ifname: "eth0",
       source: "198.51.100.1",
+      // The event loop runs SCHED_FIFO 10 (with SCHED_RESET_ON_FORK, as the agent sets it); the
+      // adverts' thread stays SCHED_OTHER: real-time wake-ups cost each advert ~8 % more CPU.
       realtimePriority: 10,
-      steps: [
-        { start: { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 } },
-        { waitMs: 50 },
-        { inspectThreads: true },
-        { stop: true },
-      ],
-    });
-    assert.deepEqual(run.threads, [[{ policy: 1, priority: 10 }]]);
-    assert.deepEqual(run.errors, []);
-  });
-
-  test("a thread that cannot take the SCHED_FIFO priority reports EPERM once and sends anyway", async () => {
-    const payload = "21331301";
-    const run = await runSender({
-      family: 4,
-      ifname: "eth0",
-      source: "198.51.100.1",
-      // The event loop becomes SCHED_FIFO 10 as root, then the process drops to nobody: the sender
-      // thread (SCHED_OTHER from SCHED_RESET_ON_FORK) may not follow without CAP_SYS_NICE.
-      realtimePriority: 10,
-      dropPrivileges: true,
       steps: [
         { start: { payloadHex: payload, destinations: ["224.0.0.18"], intervalMs: 10 } },
         { waitMs: 100 },
@@ -454,18 +435,8 @@ describe("PeriodicSender between namespaces", tierOptions(missingNetns()), () =>
         { stop: true },
       ],
     });
-    assert.deepEqual(
-      run.errors.map((e) => e.sendError),
-      [
-        {
-          code: "EPERM",
-          syscall: "pthread_setschedparam",
-          object:
-            "thread of periodic sender on raw IPv4 protocol 112 (SCHED_FIFO priority 10, as the thread that started it)",
-        },
-      ],
-    );
-    assert.deepEqual(run.threads, [[{ policy: 0, priority: 0 }]], "the thread sends as an ordinary task");
+    assert.deepEqual(run.threads, [[{ policy: 0, priority: 0 }]]);
+    assert.deepEqual(run.errors, []);
     assert.ok(run.done.rounds >= 8, `${run.done.rounds} rounds in 100 ms at 10 ms`);
     assert.equal(packets("n2/4", payload).length, run.done.rounds);
   });

@@ -114,9 +114,7 @@ Napi::Value PeriodicSender::Start(const Napi::CallbackInfo& info) {
   const int threadFd = fcntl(socketFd, F_DUPFD_CLOEXEC, 0);
   if (threadFd < 0) throw SystemError(env, errno, "fcntl(F_DUPFD_CLOEXEC)", "socket " + socket_->description());
   schedule_ = std::make_unique<PeriodicSenderThread>(std::move(datagrams), threadFd, socket_->ClosedFlag(),
-                                                     ToNanoseconds(FromMilliseconds(intervalMs)),
-                                                     ThreadScheduling::OfCallingThread(),
-                                                     description_, counters_, loop_->heartbeat);
+                                                     ToNanoseconds(FromMilliseconds(intervalMs)), description_, counters_, loop_->heartbeat);
   options_ = options;
   onError_ = Napi::Persistent(info[3].As<Napi::Function>());
   asyncContext_ = std::make_shared<Napi::AsyncContext>(env, ("periodic sender " + description_).c_str());

@@ -58,22 +58,14 @@ struct SendFailure {
   std::string object;
 };
 
-// The scheduling policy (SCHED_RESET_ON_FORK included) and priority of the thread that starts a
-// schedule; the sender thread takes them over (that flag makes a new thread SCHED_OTHER).
-struct ThreadScheduling {
-  int policy = SCHED_OTHER;
-  sched_param param{};
-  // The calling thread's, as the kernel has them (sched_getscheduler / sched_getparam of tid 0).
-  static ThreadScheduling OfCallingThread();
-};
-
+// The thread runs as an ordinary task whatever the starting thread's policy (see ApplyScheduling).
 class PeriodicSenderThread {
  public:
   // Takes ownership of `socketFd`, a duplicate of the socket's fd for this schedule alone: the
   // socket's own fd number may be closed and reused while the thread is still between two checks
   // of `socketClosed`. `description` names the sender in errors ("on raw IPv4 protocol 112").
   PeriodicSenderThread(Datagrams datagrams, int socketFd, std::shared_ptr<const std::atomic<bool>> socketClosed,
-                       int64_t intervalNs, ThreadScheduling scheduling, std::string description,
+                       int64_t intervalNs, std::string description,
                        SenderCounters& counters, LoopHeartbeat& heartbeat);
   // Stops and joins the thread, closes the duplicate fd.
   ~PeriodicSenderThread();
@@ -118,7 +110,6 @@ class PeriodicSenderThread {
   const std::shared_ptr<const std::atomic<bool>> socketClosed_;
   const int64_t intervalNs_;
   const int64_t leaseNs_;
-  const ThreadScheduling scheduling_;
   const std::string description_;
   SenderCounters& counters_;
   LoopHeartbeat& heartbeat_;

@@ -4,7 +4,7 @@
 //   periodic-sender-probe.js listen {family, ifname}
 //       → {ready}, then {packet: {payloadHex, source, destination, ttl, ifindex, at}} per VRRP packet
 //   periodic-sender-probe.js run {family, ifname, source, api: "addon" | "transport",
-//                                 realtimePriority?, dropPrivileges?, steps}
+//                                 realtimePriority?, steps}
 //       → {step, action, before, after, loopRuns, rounds, missed, failures, withheld} per step
 //         (loopRuns: times the event-loop thread has been scheduled so far, from its schedstat),
 //         {sendError: {code, syscall, object}, at} per reported error,
@@ -13,9 +13,7 @@
 //            {waitMs} (the event loop idles), {blockMs} (the event loop is stuck in Atomics.wait),
 //            {stop: true}, {closeSocket: true}, {inspectThreads: true}
 //     api "addon" drives RawIpSocket + PeriodicSender; "transport" drives RawVrrpTransport.startPeriodic
-//     (closeSocket then closes the transport). realtimePriority: setRealtimePriority() first;
-//     dropPrivileges: once the socket is open, RLIMIT_RTPRIO 0 (`prlimit`) and user/group nobody
-//     (no capabilities left), so the event loop stays SCHED_FIFO but a new thread cannot follow.
+//     (closeSocket then closes the transport). realtimePriority: setRealtimePriority() first.
 //   periodic-sender-probe.js worker {family, ifname, source, payloadHex, end: "terminate" | "natural"}
 //       → {workerStarted, rounds}, then {workerEnded, at, exitCode, senderThreads}: a worker thread
 //         starts a sender at 10 ms, then the parent terminates it ("terminate", after 100 ms) or its
@@ -24,7 +22,6 @@
 //
 // Every `at` / `before` / `after` is monotonicNowMs(): CLOCK_MONOTONIC is one clock across network
 // namespaces, so the test can line a receiver's arrival times up with the sender's calls.
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { loadAddon, type NativeSystemError, type PeriodicSender, type RawIpSocket } from "../addon.js";
@@ -58,7 +55,6 @@ interface Arguments {
   readonly source?: string;
   readonly api?: "addon" | "transport";
   readonly realtimePriority?: number;
-  readonly dropPrivileges?: true;
   readonly steps?: readonly Step[];
 }
 
@@ -79,7 +75,6 @@ interface Driver {
 }
 
 const addon = loadAddon();
-const NOBODY = 65534;
 const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
@@ -173,13 +168,6 @@ async function run(args: Arguments, ifindex: number): Promise<void> {
   const driver = kernelTransport
     ? transportDriver(kernelTransport, ifindex, args.source)
     : addonDriver(args.family, ifindex, args.source);
-  if (args.dropPrivileges) {
-    execFileSync("prlimit", [`--pid=${process.pid}`, "--rtprio=0:0"]); // lowering needs no privilege
-    const { setgid, setuid } = process;
-    if (!setgid || !setuid) throw new Error("dropPrivileges: no process.setuid on this platform");
-    setgid(NOBODY);
-    setuid(NOBODY); // from root: every capability goes, CAP_SYS_NICE included
-  }
   for (const [index, step] of (args.steps ?? []).entries()) {
     const before = addon.monotonicNowMs();
     let action: string;
