@@ -12,7 +12,7 @@ const dist = new URL("../dist/agent/e2e/", import.meta.url);
 const { runFailoverBenchmark, DEFAULT_INTERVALS, PRIORITIES } = await import(
   new URL("failover-bench.js", dist).href
 );
-const { formatFailoverTable, formatWireTable, formatResources } = await import(
+const { formatFailoverTable, formatWireTable, formatResources, formatSideBySide } = await import(
   new URL("bench-report.js", dist).href
 );
 const { BREAK_KINDS } = await import(new URL("failover-bed.js", dist).href);
@@ -80,6 +80,14 @@ if (result.resources.length > 0) {
     `Idle Master at ${result.resources[0].interval} adverts over ${result.resources[0].seconds} s: CPU (every thread's run time from /proc/PID/task/*/schedstat, % of one core) and memory.`,
     "",
     formatResources(result.resources),
+  );
+}
+if (result.sideBySide) {
+  out.push(
+    `Idle Masters side by side at ${result.sideBySide.interval}: a kubelvs and a keepalived group on the same three nodes`,
+    `(own VRIDs and VIPs, both Masters on n1), both Masters' processes sampled in the same ${result.sideBySide.windowSeconds} s windows.`,
+    "",
+    formatSideBySide(result.sideBySide),
   );
 }
 const failed = result.runs.filter((r) => r.error);

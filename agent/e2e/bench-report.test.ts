@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import {
   formatFailoverTable,
   formatResources,
+  formatSideBySide,
   formatWireTable,
   median,
   type BenchRun,
@@ -72,5 +73,20 @@ describe("benchmark report", () => {
     ]);
     assert.match(text, /kubelvs\s+kubelvs agent\s+11\s+1\.400\s+60\.0\s+20\.0/);
     assert.match(text, /kubelvs\s+total\s+1\.500\s+110\.0\s+30\.0/);
+  });
+
+  test("side by side: both Masters per window, their ratio, and the medians", () => {
+    const text = formatSideBySide({
+      interval: "v3 10 ms",
+      windowSeconds: 5,
+      windows: [
+        { kubelvs: 0.4, keepalived: 0.5 },
+        { kubelvs: 0.45, keepalived: 0.4 },
+        { kubelvs: 0.3, keepalived: 0.4 },
+      ],
+    });
+    assert.match(text, /^1\s+0\.400\s+0\.500\s+0\.80$/m);
+    assert.match(text, /^2\s+0\.450\s+0\.400\s+1\.13$/m);
+    assert.match(text, /^median\s+0\.400\s+0\.400\s+0\.80$/m);
   });
 });

@@ -158,3 +158,37 @@ export function formatResources(figures: readonly ResourceFigures[]): string {
   }
   return table(rows);
 }
+
+/**
+ * Both implementations' idle Masters measured at once: a kubelvs trio and a keepalived trio run on the
+ * same three nodes (their own VRIDs and VIPs, both Masters on n1), and each window samples both
+ * Masters' CPU over the same seconds. Every advert of either reaches the same sockets on the Backups,
+ * so the LAN's delivery work is the same for both, and the machine's background noise hits both alike:
+ * one implementation after the other, minutes apart, differed by more than the gap being measured.
+ */
+export interface SideBySideIdle {
+  interval: string;
+  windowSeconds: number;
+  /** CPU % of one core per window, all of each implementation's processes on the Master node. */
+  windows: { kubelvs: number; keepalived: number }[];
+}
+
+export function formatSideBySide(figures: SideBySideIdle): string {
+  const rows = [["WINDOW", "KUBELVS CPU %", "KEEPALIVED CPU %", "RATIO"]];
+  figures.windows.forEach((w, i) => {
+    rows.push([
+      String(i + 1),
+      w.kubelvs.toFixed(3),
+      w.keepalived.toFixed(3),
+      (w.kubelvs / w.keepalived).toFixed(2),
+    ]);
+  });
+  const ratios = figures.windows.map((w) => w.kubelvs / w.keepalived);
+  rows.push([
+    "median",
+    median(figures.windows.map((w) => w.kubelvs))?.toFixed(3) ?? "-",
+    median(figures.windows.map((w) => w.keepalived))?.toFixed(3) ?? "-",
+    median(ratios)?.toFixed(2) ?? "-",
+  ]);
+  return table(rows);
+}

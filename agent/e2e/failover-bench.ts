@@ -8,11 +8,12 @@
 //   host-down  the Master's eth0 goes down
 // at each advert interval, and the failover is taken at the client (break → first answer from the new
 // Master) and on the wire (tcpdump on the LAN bridge). Then the idle Master's CPU at the shortest
-// interval and its memory.
+// interval and its memory, and last both implementations' idle Masters side by side in the same
+// sampling windows (the fair CPU comparison: see SideBySideIdle).
 import { join } from "node:path";
 import { Lab, type LabHost } from "../../e2e/lab/lab.js";
 import { AgentFleet } from "./agent-harness.js";
-import type { BenchRun, IntervalSetting, ResourceFigures } from "./bench-report.js";
+import type { BenchRun, IntervalSetting, ResourceFigures, SideBySideIdle } from "./bench-report.js";
 import { FailoverBed, type BreakKind } from "./failover-bed.js";
 import { memoryKiB, sampleCpu } from "./proc-stats.js";
 import {
@@ -50,6 +51,8 @@ export interface BenchOptions {
 export interface BenchResult {
   runs: BenchRun[];
   resources: ResourceFigures[];
+  /** Both idle Masters in the same windows (when both implementations run and cpuSeconds > 0). */
+  sideBySide?: SideBySideIdle;
 }
 
 function plan(interval: IntervalSetting, index: number): GroupPlan {
@@ -79,9 +82,11 @@ function routersFor(
 
 /**
  * The last run restarted the Master: its start-up work (lazy compilation, the first garbage collections)
- * must be over before "idle" is measured. Both implementations get the same wait.
+ * must be over before "idle" is measured. V8's memory reducer runs one last full collection in the
+ * guard and the agent about 8 s after start (measured per thread: every thread of both busy then, and
+ * from 10 s on only the advert thread runs), so the wait is past that. Both implementations get it.
  */
-const IDLE_SETTLE_MS = 5000;
+const IDLE_SETTLE_MS = 12_000;
 
 async function resourcesOf(router: Router, interval: string, seconds: number): Promise<ResourceFigures> {
   await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
@@ -132,6 +137,19 @@ export async function runFailoverBenchmark(options: BenchOptions): Promise<Bench
         }
       }
     }
+    const both =
+      options.implementations.includes("kubelvs") && options.implementations.includes("keepalived");
+    if (options.cpuSeconds > 0 && both) {
+      const interval = options.intervals.find((i) => i.intervalMs === shortest)!;
+      log(`${interval.label}: both idle Masters side by side, ${SIDE_BY_SIDE_WINDOWS} windows`);
+      result.sideBySide = await idleSideBySide(
+        lab,
+        fleet,
+        interval,
+        options.cpuSeconds,
+        join(fleet.dir, "keepalived-idle"),
+      );
+    }
   } finally {
     await probe.stop();
     await capture.stop();
@@ -139,6 +157,56 @@ export async function runFailoverBenchmark(options: BenchOptions): Promise<Bench
     fleet.cleanup();
   }
   return result;
+}
+
+const SIDE_BY_SIDE_WINDOWS = 6;
+
+/** See SideBySideIdle: a kubelvs and a keepalived group on the same nodes, Masters on n1, sampled together. */
+async function idleSideBySide(
+  lab: Lab,
+  fleet: AgentFleet,
+  interval: IntervalSetting,
+  windowSeconds: number,
+  workDir: string,
+): Promise<SideBySideIdle> {
+  const group = (impl: RouterKind, offset: number): GroupPlan => ({
+    name: `idle${impl === "kubelvs" ? "k" : "q"}`,
+    vrid: 70 + offset,
+    version: interval.version,
+    advertIntervalMs: interval.intervalMs,
+    virtualIPs: [{ address: `198.51.100.${211 + offset}`, prefixLength: 24 }],
+  });
+  const kubelvs = routersFor("kubelvs", lab, fleet, group("kubelvs", 0), workDir);
+  const keepalived = routersFor("keepalived", lab, fleet, group("keepalived", 1), workDir);
+  const routers = [...kubelvs, ...keepalived];
+  try {
+    await Promise.all(routers.map((r) => r.start()));
+    await waitForState(kubelvs[0], "Master");
+    await waitForState(keepalived[0], "Master");
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    const masters = [
+      ...kubelvs[0].processes().map((p) => ({ ...p, role: `kubelvs ${p.role}` })),
+      ...keepalived[0].processes().map((p) => ({ ...p, role: `keepalived ${p.role}` })),
+    ];
+    const windows: SideBySideIdle["windows"] = [];
+    for (let w = 0; w < SIDE_BY_SIDE_WINDOWS; w++) {
+      const sample = await sampleCpu(masters, windowSeconds * 1000);
+      const total = (prefix: string) =>
+        sample.filter((s) => s.role.startsWith(prefix)).reduce((sum, s) => sum + s.percent, 0);
+      windows.push({ kubelvs: total("kubelvs "), keepalived: total("keepalived ") });
+    }
+    return { interval: interval.label, windowSeconds, windows };
+  } finally {
+    await Promise.all(routers.map((r) => r.shutdown()));
+  }
+}
+
+async function waitForState(router: Router, state: "Master"): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await router.state()) !== state) {
+    if (Date.now() > deadline) throw new Error(`${router.kind} on ${router.host.name} never became ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function measureOnce(
