@@ -22,6 +22,7 @@ export type MetricsVrrpState = (typeof VRRP_STATES)[number];
 export interface GroupPacketCounters {
   group: string;
   advertsSent: number;
+  advertsWithheld: number;
   advertsReceived: number;
   drops: Readonly<Record<string, number>>;
 }
@@ -33,6 +34,7 @@ export class AgentMetrics {
   private readonly priority: Gauge<"group">;
   private readonly transitions: Counter<"group" | "from" | "to">;
   private readonly advertsSent: Counter<"group">;
+  private readonly advertsWithheld: Counter<"group">;
   private readonly advertsReceived: Counter<"group">;
   private readonly drops: Counter<"group" | "reason">;
   private readonly vipRestored: Counter<"group">;
@@ -68,6 +70,14 @@ export class AgentMetrics {
       labelNames: ["group"],
       registers,
       collect: () => this.copyCounters((c) => [[{ group: c.group }, c.advertsSent]], this.advertsSent),
+    });
+    this.advertsWithheld = new Counter({
+      name: "kubelvs_vrrp_adverts_withheld_total",
+      help: "VRRP advertisements not sent because the agent's event loop was stalled (a hung agent falls silent)",
+      labelNames: ["group"],
+      registers,
+      collect: () =>
+        this.copyCounters((c) => [[{ group: c.group }, c.advertsWithheld]], this.advertsWithheld),
     });
     this.advertsReceived = new Counter({
       name: "kubelvs_vrrp_adverts_received_total",
@@ -144,6 +154,7 @@ export class AgentMetrics {
     for (const m of [
       this.priority,
       this.advertsSent,
+      this.advertsWithheld,
       this.advertsReceived,
       this.vipRestored,
       this.notifyFailures,

@@ -19,6 +19,7 @@ function group(name: string, state: GroupStatus["state"], extra: Partial<GroupSt
     since: "2025-03-01T11:59:00.000Z",
     transitions: 2,
     advertsSent: 60,
+    advertsWithheld: 0,
     advertsReceived: 3,
     packetsDropped: 0,
     drops: {},

@@ -98,6 +98,7 @@ export class Agent {
         return {
           group: s.name,
           advertsSent: s.advertsSent,
+          advertsWithheld: s.advertsWithheld,
           advertsReceived: s.advertsReceived,
           drops: s.drops,
         };

@@ -53,6 +53,7 @@ export interface GroupStatus {
   since: string;
   transitions: number;
   advertsSent: number;
+  advertsWithheld: number;
   advertsReceived: number;
   packetsDropped: number;
   drops: Record<string, number>;
@@ -247,6 +248,7 @@ export class VrrpGroupRunner {
       since: this.since.toISOString(),
       transitions: this.transitions,
       advertsSent: counters?.advertsSent ?? 0,
+      advertsWithheld: counters?.advertsWithheld ?? 0,
       advertsReceived: counters?.advertsReceived ?? 0,
       packetsDropped: Object.values(drops).reduce((a, b) => a + b, 0),
       drops,
@@ -323,6 +325,9 @@ export class VrrpGroupRunner {
     return {
       get rounds() {
         return transmission.rounds;
+      },
+      get withheld() {
+        return transmission.withheld;
       },
       update: (next) => {
         this.lastAdvert = next;

@@ -47,6 +47,8 @@ export interface VrrpCounters {
   /** Adverts that passed validation and were processed. */
   advertsReceived: number;
   advertsSent: number;
+  /** Advert rounds the I/O layer held back while the agent's event loop was stalled. */
+  advertsWithheld: number;
   priorityZeroReceived: number;
   priorityZeroSent: number;
   becameMaster: number;
@@ -62,6 +64,7 @@ export function newCounters(): VrrpCounters {
   return {
     advertsReceived: 0,
     advertsSent: 0,
+    advertsWithheld: 0,
     priorityZeroReceived: 0,
     priorityZeroSent: 0,
     becameMaster: 0,

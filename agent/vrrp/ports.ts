@@ -86,6 +86,11 @@ export interface VrrpLogEntry {
 export interface AdvertSchedule {
   /** Adverts sent so far by this schedule, the first (immediate) one included. */
   readonly rounds: number;
+  /**
+   * Rounds not sent because the agent's event loop was stalled past its lease (the advert thread
+   * falls silent with a hung agent, so a Backup takes over instead of a zombie Master holding on).
+   */
+  readonly withheld: number;
   /** The next rounds carry this advert (a new priority, addresses...); the phase is kept, nothing is sent now. */
   update(advert: VrrpAdvert): void;
   /** Stops sending; idempotent. */

@@ -76,6 +76,7 @@ export class RecordingActionSink implements VrrpActionSink {
       get rounds() {
         return rounds;
       },
+      withheld: 0, // the fake clock's event loop never stalls
       update: (next) => {
         advert = next;
       },

@@ -135,6 +135,7 @@ export class VrrpInstance {
   get counters(): VrrpCounters {
     const snapshot = structuredClone(this.tally);
     snapshot.advertsSent += this.advertising?.rounds ?? 0;
+    snapshot.advertsWithheld += this.advertising?.withheld ?? 0;
     return snapshot;
   }
 
@@ -376,6 +377,7 @@ export class VrrpInstance {
     if (this.advertising === undefined) return;
     this.advertising.stop();
     this.tally.advertsSent += this.advertising.rounds;
+    this.tally.advertsWithheld += this.advertising.withheld;
     this.advertising = undefined;
   }
 
