@@ -86,6 +86,11 @@ export function formatStatus(s: AgentStatus): string {
     }
     out += table(vsRows);
   }
+  if (s.realServer) {
+    // The node as a DR/TUN real server: the VIPs it accepts as local (ARP for them suppressed).
+    const prepared = s.realServer.prepared.length > 0 ? s.realServer.prepared.join(",") : "none";
+    out += `real server: VIPs prepared ${prepared}${s.realServer.message ? `; ${s.realServer.message}` : ""}\n`;
+  }
   return out;
 }
 
