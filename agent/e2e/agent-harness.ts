@@ -29,6 +29,9 @@ export interface RunningAgent {
   log(): string;
 }
 
+/** KUBELVS_KEEP_LOGS=1: every start appends to its log and the directory outlives the fleet (debugging). */
+const KEEP_LOGS = process.env.KUBELVS_KEEP_LOGS === "1";
+
 export class AgentFleet {
   readonly dir = mkdtempSync(join(tmpdir(), "kubelvs-agents-"));
   readonly agents: RunningAgent[] = [];
@@ -55,7 +58,7 @@ export class AgentFleet {
       writeFileSync(configFile, stringify(s), { flag: "w" });
     };
     mkdirSync(hostDir, { recursive: true });
-    rmSync(logFile, { force: true });
+    if (!KEEP_LOGS) rmSync(logFile, { force: true });
     if (!fromKeepalived) write(source);
     const args = [
       KUBELVS_MAIN,
@@ -99,6 +102,10 @@ export class AgentFleet {
   }
 
   cleanup(): void {
+    if (KEEP_LOGS) {
+      process.stderr.write(`KUBELVS_KEEP_LOGS: agents' configurations and logs kept in ${this.dir}\n`);
+      return;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

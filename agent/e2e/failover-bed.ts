@@ -3,6 +3,8 @@
 // in one of three ways and observes the takeover from the client and on the wire; then restores it.
 // Shared by the failover lab test (kubelvs only, with assertions) and the benchmark (both
 // implementations, medians).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Lab } from "../../e2e/lab/lab.js";
 import { waitFor } from "./agent-harness.js";
 import type { Router, RouterState } from "./routers.js";
@@ -34,6 +36,9 @@ export const masterDownMs = (priority: number, intervalMs: number): number =>
   3 * intervalMs + skewMs(priority, intervalMs);
 
 export class FailoverBed {
+  /** When the last breakMaster() broke the Master (capture clock), for saveEvidence(). */
+  lastBreakUs = 0;
+
   constructor(
     private readonly lab: Lab,
     private readonly probe: VipProbe,
@@ -86,6 +91,7 @@ export class FailoverBed {
   async breakMaster(kind: BreakKind): Promise<FailoverObservation> {
     const old = this.master.host;
     const breakUs = VrrpCapture.nowUs();
+    this.lastBreakUs = breakUs;
     const breakNs = process.hrtime.bigint();
     await this.break(kind);
     const client = await waitFor(
@@ -115,6 +121,34 @@ export class FailoverBed {
       wire,
       doubles: this.probe.doublesBetween(breakNs, process.hrtime.bigint()),
     };
+  }
+
+  /**
+   * After a failed run, before restore() starts anything over: every router's state and log, the
+   * group's adverts on the wire and the client's probe events, written to `dir` (a failure that
+   * happens once in hundreds of runs must be explainable from what it left behind).
+   */
+  async saveEvidence(dir: string, breakUs: number): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    const states: string[] = [];
+    for (const router of this.routers) {
+      states.push(`${router.host.name} ${router.kind} priority ${router.priority}: ${await router.state()}`);
+      writeFileSync(join(dir, `${router.host.name}.log`), router.log());
+    }
+    writeFileSync(join(dir, "states.txt"), states.join("\n") + "\n");
+    const adverts = (this.capture?.adverts() ?? [])
+      .filter((a) => a.vrid === this.group.vrid && a.timeUs >= breakUs - 1_000_000)
+      .map(
+        (a) =>
+          `${((a.timeUs - breakUs) / 1000).toFixed(3)} ms ${a.source} v${a.version} priority ${a.priority}`,
+      );
+    writeFileSync(join(dir, "adverts.txt"), `relative to the break\n${adverts.join("\n")}\n`);
+    const events = this.probe
+      .events()
+      .map((e) =>
+        JSON.stringify(e, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
+      );
+    writeFileSync(join(dir, "probe-events.jsonl"), events.join("\n") + "\n");
   }
 
   /** Brings the Master back after breakMaster(kind) and waits until it is established again. */

@@ -10,6 +10,7 @@
 // Master) and on the wire (tcpdump on the LAN bridge). Then the idle Master's CPU at the shortest
 // interval and its memory, and last both implementations' idle Masters side by side in the same
 // sampling windows (the fair CPU comparison: see SideBySideIdle).
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Lab, type LabHost } from "../../e2e/lab/lab.js";
 import { AgentFleet } from "./agent-harness.js";
@@ -106,6 +107,8 @@ async function resourcesOf(router: Router, interval: string, seconds: number): P
 export async function runFailoverBenchmark(options: BenchOptions): Promise<BenchResult> {
   const { log } = options;
   const result: BenchResult = { runs: [], resources: [] };
+  // Outlives the run: what a failed run left behind (see FailoverBed.saveEvidence).
+  const evidenceDir = join(tmpdir(), `kubelvs-failover-evidence-${process.pid}`);
   const lab = await Lab.create({ nodes: 3, client: true });
   const fleet = new AgentFleet(lab);
   const capture = await VrrpCapture.start(lab);
@@ -124,7 +127,7 @@ export async function runFailoverBenchmark(options: BenchOptions): Promise<Bench
           await bed.established();
           for (const kind of options.kinds) {
             for (let run = 1; run <= options.runs; run++) {
-              result.runs.push(await measureOnce(bed, impl, interval, kind, run, log));
+              result.runs.push(await measureOnce(bed, impl, interval, kind, run, log, evidenceDir));
             }
           }
           if (options.cpuSeconds > 0 && interval.intervalMs === shortest) {
@@ -216,6 +219,7 @@ async function measureOnce(
   kind: BreakKind,
   run: number,
   log: (line: string) => void,
+  evidenceDir: string,
 ): Promise<BenchRun> {
   const base = { implementation: impl, interval: interval.label, kind, run, rfcMs: bed.rfcTimerMs(kind) };
   const name = `${interval.label} ${impl} ${kind} #${run}`;
@@ -235,8 +239,17 @@ async function measureOnce(
         ` RFC ${base.rfcMs.toFixed(2)} ms; ${seen.doubles.length > 0 ? `TWO NODES ANSWERED (${seen.doubles.map((d) => d.nodes.join("+")).join(", ")})` : "one node at a time"}`,
     );
   } catch (e) {
-    record = { ...base, doubles: [], error: (e as Error).message };
-    log(`${name}: FAILED: ${(e as Error).message}`);
+    const evidence = join(
+      evidenceDir,
+      `${interval.label} ${impl} ${kind} ${run}`.replace(/[^a-z0-9]+/gi, "-"),
+    );
+    await bed.saveEvidence(evidence, bed.lastBreakUs).catch(() => undefined);
+    record = {
+      ...base,
+      doubles: [],
+      error: `${(e as Error).message} (logs, adverts, probe events: ${evidence})`,
+    };
+    log(`${name}: FAILED: ${(e as Error).message}; evidence in ${evidence}`);
   }
   try {
     await bed.restore(kind);
