@@ -12,6 +12,7 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
     group: "g1",
     advertsSent: 5,
     advertsWithheld: 2,
+    advertsMissed: 3,
     advertsReceived: 0,
     drops: { "bad-ttl": 1, "wrong-vrid": 0 },
   };
@@ -30,6 +31,7 @@ test("metrics carry instance and group labels; state is one-hot", async () => {
   assert.doesNotMatch(text, /wrong-vrid/);
   assert.match(text, /kubelvs_vrrp_adverts_sent_total\{group="g1",kubelvs_instance="web"\} 5/);
   assert.match(text, /kubelvs_vrrp_adverts_withheld_total\{group="g1",kubelvs_instance="web"\} 2/);
+  assert.match(text, /kubelvs_vrrp_adverts_missed_total\{group="g1",kubelvs_instance="web"\} 3/);
   counters.advertsSent = 7;
   assert.match(await m.text(), /kubelvs_vrrp_adverts_sent_total\{group="g1",kubelvs_instance="web"\} 7/);
   m.setCounterSource(() => []);

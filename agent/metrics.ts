@@ -23,6 +23,7 @@ export interface GroupPacketCounters {
   group: string;
   advertsSent: number;
   advertsWithheld: number;
+  advertsMissed: number;
   advertsReceived: number;
   drops: Readonly<Record<string, number>>;
 }
@@ -35,6 +36,7 @@ export class AgentMetrics {
   private readonly transitions: Counter<"group" | "from" | "to">;
   private readonly advertsSent: Counter<"group">;
   private readonly advertsWithheld: Counter<"group">;
+  private readonly advertsMissed: Counter<"group">;
   private readonly advertsReceived: Counter<"group">;
   private readonly drops: Counter<"group" | "reason">;
   private readonly vipRestored: Counter<"group">;
@@ -78,6 +80,13 @@ export class AgentMetrics {
       registers,
       collect: () =>
         this.copyCounters((c) => [[{ group: c.group }, c.advertsWithheld]], this.advertsWithheld),
+    });
+    this.advertsMissed = new Counter({
+      name: "kubelvs_vrrp_adverts_missed_total",
+      help: "VRRP advertisement rounds skipped because the advert thread woke after the next one was due (an overloaded node)",
+      labelNames: ["group"],
+      registers,
+      collect: () => this.copyCounters((c) => [[{ group: c.group }, c.advertsMissed]], this.advertsMissed),
     });
     this.advertsReceived = new Counter({
       name: "kubelvs_vrrp_adverts_received_total",
@@ -155,6 +164,7 @@ export class AgentMetrics {
       this.priority,
       this.advertsSent,
       this.advertsWithheld,
+      this.advertsMissed,
       this.advertsReceived,
       this.vipRestored,
       this.notifyFailures,

@@ -20,6 +20,7 @@ function group(name: string, state: GroupStatus["state"], extra: Partial<GroupSt
     transitions: 2,
     advertsSent: 60,
     advertsWithheld: 0,
+    advertsMissed: 0,
     advertsReceived: 3,
     packetsDropped: 0,
     drops: {},

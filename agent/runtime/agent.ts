@@ -99,6 +99,7 @@ export class Agent {
           group: s.name,
           advertsSent: s.advertsSent,
           advertsWithheld: s.advertsWithheld,
+          advertsMissed: s.advertsMissed,
           advertsReceived: s.advertsReceived,
           drops: s.drops,
         };

@@ -54,6 +54,7 @@ export interface GroupStatus {
   transitions: number;
   advertsSent: number;
   advertsWithheld: number;
+  advertsMissed: number;
   advertsReceived: number;
   packetsDropped: number;
   drops: Record<string, number>;
@@ -249,6 +250,7 @@ export class VrrpGroupRunner {
       transitions: this.transitions,
       advertsSent: counters?.advertsSent ?? 0,
       advertsWithheld: counters?.advertsWithheld ?? 0,
+      advertsMissed: counters?.advertsMissed ?? 0,
       advertsReceived: counters?.advertsReceived ?? 0,
       packetsDropped: Object.values(drops).reduce((a, b) => a + b, 0),
       drops,
@@ -328,6 +330,9 @@ export class VrrpGroupRunner {
       },
       get withheld() {
         return transmission.withheld;
+      },
+      get missed() {
+        return transmission.missed;
       },
       update: (next) => {
         this.lastAdvert = next;

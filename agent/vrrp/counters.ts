@@ -49,6 +49,8 @@ export interface VrrpCounters {
   advertsSent: number;
   /** Advert rounds the I/O layer held back while the agent's event loop was stalled. */
   advertsWithheld: number;
+  /** Advert rounds the I/O layer skipped because it woke too late to send them on time. */
+  advertsMissed: number;
   priorityZeroReceived: number;
   priorityZeroSent: number;
   becameMaster: number;
@@ -65,6 +67,7 @@ export function newCounters(): VrrpCounters {
     advertsReceived: 0,
     advertsSent: 0,
     advertsWithheld: 0,
+    advertsMissed: 0,
     priorityZeroReceived: 0,
     priorityZeroSent: 0,
     becameMaster: 0,

@@ -91,6 +91,11 @@ export interface AdvertSchedule {
    * falls silent with a hung agent, so a Backup takes over instead of a zombie Master holding on).
    */
   readonly withheld: number;
+  /**
+   * Rounds skipped because the sender woke after the next round was due already (an overloaded
+   * node): late rounds are dropped, never sent in a burst.
+   */
+  readonly missed: number;
   /** The next rounds carry this advert (a new priority, addresses...); the phase is kept, nothing is sent now. */
   update(advert: VrrpAdvert): void;
   /** Stops sending; idempotent. */

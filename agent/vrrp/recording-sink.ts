@@ -77,6 +77,7 @@ export class RecordingActionSink implements VrrpActionSink {
         return rounds;
       },
       withheld: 0, // the fake clock's event loop never stalls
+      missed: 0, // nor does its sender wake late
       update: (next) => {
         advert = next;
       },

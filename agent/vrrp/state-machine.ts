@@ -136,6 +136,7 @@ export class VrrpInstance {
     const snapshot = structuredClone(this.tally);
     snapshot.advertsSent += this.advertising?.rounds ?? 0;
     snapshot.advertsWithheld += this.advertising?.withheld ?? 0;
+    snapshot.advertsMissed += this.advertising?.missed ?? 0;
     return snapshot;
   }
 
@@ -378,6 +379,7 @@ export class VrrpInstance {
     this.advertising.stop();
     this.tally.advertsSent += this.advertising.rounds;
     this.tally.advertsWithheld += this.advertising.withheld;
+    this.tally.advertsMissed += this.advertising.missed;
     this.advertising = undefined;
   }
 
