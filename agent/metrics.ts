@@ -28,9 +28,17 @@ export interface GroupPacketCounters {
   drops: Readonly<Record<string, number>>;
 }
 
+/** A registry of its own whose series all carry the instance's label (the agent's, and its threads'). */
+export function createMetricsRegistry(instance: string): Registry {
+  const registry = new Registry();
+  // Not "instance": Prometheus sets that label on every target itself.
+  registry.setDefaultLabels({ kubelvs_instance: instance });
+  return registry;
+}
+
 export class AgentMetrics {
   private counterSource: () => Iterable<GroupPacketCounters> = () => [];
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly state: Gauge<"group" | "state">;
   private readonly priority: Gauge<"group">;
   private readonly transitions: Counter<"group" | "from" | "to">;
@@ -45,8 +53,7 @@ export class AgentMetrics {
   private readonly seen = new Map<string, Set<string>>();
 
   constructor(instance: string) {
-    // Not "instance": Prometheus sets that label on every target itself.
-    this.registry.setDefaultLabels({ kubelvs_instance: instance });
+    this.registry = createMetricsRegistry(instance);
     const registers = [this.registry];
     this.state = new Gauge({
       name: "kubelvs_vrrp_state",

@@ -71,6 +71,7 @@ export async function runAgentProcess(options: AgentOptions, log: Logger): Promi
     instance: options.instance,
     kernel,
     log,
+    logLevel: options.logLevel,
     metrics,
     runDir: options.runDir,
     realServer: {
@@ -140,17 +141,17 @@ export async function runAgentProcess(options: AgentOptions, log: Logger): Promi
       });
     }
     control = await ControlServer.listen(paths.controlSocket, async (request) => {
-      if (request.command === "status") return agent.status();
+      if (request.command === "status") return agent.currentStatus();
       if (request.command === "reload") {
         await reload();
-        return agent.status();
+        return agent.currentStatus();
       }
       throw new Error(`unknown command ${request.command} (status, reload)`);
     });
     if (options.metricsAddress !== undefined) {
       const { serveAgentEndpoints } = await import("../agent/process/http-endpoints.js");
       endpoints = await serveAgentEndpoints(options.metricsAddress, {
-        metrics: () => metrics.text(),
+        metrics: () => agent.metricsText(),
         healthy: () => agent.status().failedGroups.length === 0,
       });
     }

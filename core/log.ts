@@ -5,6 +5,9 @@ import { createWriteStream, type WriteStream } from "node:fs";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Whether a line at `level` passes a logger set to `minimum`. */
+export const levelEnabled = (level: LogLevel, minimum: LogLevel): boolean => RANK[level] >= RANK[minimum];
+
 export type LogFields = Record<string, unknown>;
 
 export interface Logger {
@@ -33,6 +36,13 @@ function serialise(value: unknown): unknown {
   return value;
 }
 
+/** Fields as they are written: errors as plain objects (with errno, syscall...), bigints as text. */
+export function serialiseFields(fields: LogFields | undefined): LogFields {
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(fields ?? {})) out[k] = serialise(v);
+  return out;
+}
+
 export function createLogger(options: {
   sink?: LogSink;
   level?: LogLevel;
@@ -45,8 +55,13 @@ export function createLogger(options: {
   const base = options.fields ?? {};
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (RANK[level] < min) return;
-    const record: Record<string, unknown> = { time: now().toISOString(), level, msg, ...base };
-    for (const [k, v] of Object.entries(fields ?? {})) record[k] = serialise(v);
+    const record: Record<string, unknown> = {
+      time: now().toISOString(),
+      level,
+      msg,
+      ...base,
+      ...serialiseFields(fields),
+    };
     sink.write(JSON.stringify(record) + "\n");
   };
   return {

@@ -401,6 +401,35 @@ describe("Agent with IPVS", () => {
     observer.close();
   });
 
+  test(
+    "by default the load balancer runs on a thread of its own; where the kernel has no IPVS, the agent says so",
+    {
+      skip: existsSync("/proc/net/ip_vs")
+        ? "this kernel has IPVS (the IPVS machine's tests run the thread against it)"
+        : undefined,
+    },
+    async () => {
+      const sink = memorySink();
+      const agent = new Agent({
+        instance: "t",
+        kernel: await kernelEdge(),
+        log: createLogger({ sink, level: "debug" }),
+        metrics: new AgentMetrics("t"),
+        runDir: dir,
+      });
+      await agent.apply({
+        vrrpGroups: [group()],
+        virtualServices: [entry("web", { realServers: [server(1)] })],
+      });
+      const status = await agent.currentStatus();
+      assert.equal(status.ipvs?.available, false);
+      assert.match(status.ipvs.message!, /IPVS is not available in this kernel/);
+      assert.match(status.virtualServices?.[0]?.message ?? "", /not programmed: IPVS is not available/);
+      assert.match(await agent.metricsText(), /kubelvs_ipvs_available\{kubelvs_instance="t"\} 0/);
+      await agent.stop();
+    },
+  );
+
   test("without IPVS the agent runs VRRP only and says so in status and log", async () => {
     const kernel = await kernelEdge();
     const sink = memorySink();

@@ -61,7 +61,23 @@ const STATUS_MESSAGE_LIMIT = 1024;
 /** Extra time over a check's own timeout before the scheduler's backstop aborts it. */
 const PROBE_BACKSTOP_MS = 1000;
 
-export class LoadBalancer {
+/**
+ * What the agent asks of its load balancer, wherever it runs: a LoadBalancer on the agent's own
+ * event loop (tests with a fake kernel), or one on its own thread (thread/load-balancer-thread.ts).
+ */
+export interface LoadBalancerControl {
+  apply(entries: readonly NodeVirtualService[], groupsOnNode: ReadonlySet<string>): void | Promise<void>;
+  applySyncDaemons(groups: readonly SyncGroupInput[]): Promise<void>;
+  vrrpChanged(groups: readonly SyncGroupInput[]): Promise<void>;
+  status(): NodeVirtualServiceStatus[];
+  /** Makes the next status() current (where status() may lag behind). */
+  refreshStatus?(): Promise<void>;
+  /** Prometheus text of metrics kept outside the agent's registry. */
+  metricsText?(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export class LoadBalancer implements LoadBalancerControl {
   private services = new Map<string, VirtualServiceRuntime>();
   private inactive = new Map<string, InactiveService>();
   /** The desired table, by IPVS service id; shared with the reconciler and updated in place. */

@@ -38,7 +38,7 @@ describe("load balancer with real traffic in a kernel with IPVS", tierOptions(mi
         if (name !== "tableAfterStart") t.diagnostic(`${name}: ${JSON.stringify(value)}`);
       assert.equal(run.code, 0, `guest tests failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
       assert.match(run.stdout, /ℹ fail 0/);
-      assert.match(run.stdout, /ℹ pass 5/);
+      assert.match(run.stdout, /ℹ pass 7/);
     } finally {
       rmSync(results, { recursive: true, force: true });
     }

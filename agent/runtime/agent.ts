@@ -10,16 +10,16 @@ import type {
   NodeVirtualServiceStatus,
   NodeVrrpGroup,
 } from "../../crds/schema/node-state.js";
-import type { Logger } from "../../core/log.js";
+import type { Logger, LogLevel } from "../../core/log.js";
 import type { KernelEdge } from "../../native/kernel.js";
 import type { AgentMetrics } from "../metrics.js";
-import { IpvsClient } from "../../native/ipvs/client.js";
 import type { IpvsControl } from "../../native/ipvs/control.js";
 import { FileOwnershipStore, ownershipFilePath } from "../ipvs/ownership.js";
 import type { SyncGroupInput } from "../ipvs/sync-daemons.js";
 // Types only: the load balancer (its health probes load node:http, https, dgram and crypto; its
-// metrics prom-client's whole entry point) is imported the first time a virtual service needs it.
-import type { LoadBalancer, LoadBalancerOptions } from "../loadbalancer/load-balancer.js";
+// metrics prom-client's whole entry point) is imported the first time a virtual service needs it,
+// and then on its own thread (loadbalancer/thread/).
+import type { LoadBalancerControl, LoadBalancerOptions } from "../loadbalancer/load-balancer.js";
 import type { LoadBalancerMetrics } from "../loadbalancer/metrics.js";
 import { DEFAULT_RUN_DIR } from "../process/instance.js";
 import { VrrpSyncGroup } from "../vrrp/sync-group.js";
@@ -62,10 +62,14 @@ export interface AgentDeps {
   /** Called after any group's transition. */
   onTransition?: (group: string, from: VrrpState, to: VrrpState) => void;
   /**
-   * Opens the IPVS kernel edge, the first time the configuration has virtual services or connection
-   * sync. Default: generic netlink in this network namespace (IpvsClient.open).
+   * Runs the load balancer on this event loop over this IPVS kernel edge (tests with a fake kernel).
+   * Default: the load balancer runs on a thread of its own with generic netlink IPVS in this
+   * network namespace (loadbalancer/thread/), opened the first time the configuration has virtual
+   * services or connection sync.
    */
   openIpvs?: () => Promise<IpvsControl>;
+  /** The agent's log level, for the load balancer's thread (default info). */
+  logLevel?: LogLevel;
   /** Where the IPVS ownership record lives (default /run/kubelvs, as the pid file). */
   runDir?: string;
   loadBalancer?: LoadBalancerOptions;
@@ -84,7 +88,7 @@ export class Agent {
   /** Serialises apply/stop: a reload arriving during another one waits its turn. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
-  private loadBalancer: LoadBalancer | undefined;
+  private loadBalancer: LoadBalancerControl | undefined;
   /** Why IPVS is not programmed (no IPVS in the kernel, say); undefined while it is or not yet needed. */
   private ipvsUnavailable: string | undefined;
   private lbMetrics: LoadBalancerMetrics | undefined;
@@ -190,35 +194,53 @@ export class Agent {
     const services = spec.virtualServices ?? [];
     const needed = services.length > 0 || spec.vrrpGroups.some((g) => g.connectionSync?.enabled === true);
     if (this.loadBalancer === undefined && this.ipvsUnavailable === undefined && needed) {
-      const [{ LoadBalancer }, { LoadBalancerMetrics }] = await Promise.all([
-        import("../loadbalancer/load-balancer.js"),
-        import("../loadbalancer/metrics.js"),
-      ]);
-      this.lbMetrics ??= new LoadBalancerMetrics(this.deps.metrics.registry);
-      const { log } = this.deps;
       try {
-        const ipvs = await (this.deps.openIpvs ?? (() => IpvsClient.open()))();
-        this.loadBalancer = new LoadBalancer({
-          ipvs,
-          ownership: new FileOwnershipStore(
-            ownershipFilePath(this.deps.runDir ?? DEFAULT_RUN_DIR, this.deps.instance),
-          ),
-          log,
-          metrics: this.lbMetrics,
-          ...(this.deps.loadBalancer !== undefined ? { options: this.deps.loadBalancer } : {}),
-        });
+        this.loadBalancer = await this.startLoadBalancer();
       } catch (e) {
         // No IPVS (module not loaded, no permission): VRRP keeps running; status says why.
         this.ipvsUnavailable = (e as Error).message;
+        const { LoadBalancerMetrics } = await import("../loadbalancer/metrics.js");
+        this.lbMetrics ??= new LoadBalancerMetrics(this.deps.metrics.registry);
         this.lbMetrics.setIpvsAvailable(false);
-        log.error("IPVS is not available: running VRRP only, virtual services are not programmed", {
+        this.deps.log.error("IPVS is not available: running VRRP only, virtual services are not programmed", {
           err: e,
           virtualServices: services.length,
         });
       }
     }
-    this.loadBalancer?.apply(services, new Set(spec.vrrpGroups.map((g) => g.name)));
+    await this.loadBalancer?.apply(services, new Set(spec.vrrpGroups.map((g) => g.name)));
     await this.loadBalancer?.applySyncDaemons(this.syncInputs());
+  }
+
+  /** The load balancer on its own thread; or, given openIpvs, on this event loop. Rejects without IPVS. */
+  private async startLoadBalancer(): Promise<LoadBalancerControl> {
+    const { deps } = this;
+    const runDir = deps.runDir ?? DEFAULT_RUN_DIR;
+    if (deps.openIpvs === undefined) {
+      const { LoadBalancerThread } = await import("../loadbalancer/thread/load-balancer-thread.js");
+      return LoadBalancerThread.start(
+        {
+          instance: deps.instance,
+          runDir,
+          logLevel: deps.logLevel ?? "info",
+          options: deps.loadBalancer ?? {},
+        },
+        deps.log,
+      );
+    }
+    const [{ LoadBalancer }, { LoadBalancerMetrics }] = await Promise.all([
+      import("../loadbalancer/load-balancer.js"),
+      import("../loadbalancer/metrics.js"),
+    ]);
+    const ipvs = await deps.openIpvs();
+    this.lbMetrics ??= new LoadBalancerMetrics(deps.metrics.registry);
+    return new LoadBalancer({
+      ipvs,
+      ownership: new FileOwnershipStore(ownershipFilePath(runDir, deps.instance)),
+      log: deps.log,
+      metrics: this.lbMetrics,
+      ...(deps.loadBalancer !== undefined ? { options: deps.loadBalancer } : {}),
+    });
   }
 
   /** Each running group's VRRP state and connection-sync settings, for the sync daemons. */
@@ -328,6 +350,22 @@ export class Agent {
     });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** status() with the load balancer's part read from it now (the control socket's answer). */
+  async currentStatus(): Promise<AgentStatus> {
+    await this.loadBalancer?.refreshStatus?.().catch(() => undefined);
+    return this.status();
+  }
+
+  /** Prometheus text of every metric: the agent's registry and the load balancer thread's. */
+  async metricsText(): Promise<string> {
+    const own = await this.deps.metrics.text();
+    const balancer = await this.loadBalancer?.metricsText?.().catch((e: unknown) => {
+      this.deps.log.warn("cannot read the load balancer's metrics", { err: e });
+      return undefined;
+    });
+    return balancer === undefined ? own : own + balancer;
   }
 
   status(): AgentStatus {
