@@ -2,9 +2,11 @@
 // IPVS (e2e/vm/run-in-uml.sh does the work) and returns its exit code and output. Tests that need
 // real IPVS call this from the host; the command runs as root inside the guest, which sees the
 // host's files (read-only, plus the rwDirs given) and so runs the compiled repository directly.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { accessSync, constants, existsSync } from "node:fs";
-import { arch, platform } from "node:os";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { arch, platform, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { missingCommand } from "../requirements.js";
 
@@ -126,4 +128,41 @@ export function missingIpvsMachine(): string | undefined {
   if (installed) return undefined;
   if (process.getuid?.() !== 0) return `the IPVS machine is not installed; ${INSTALL_HINT}`;
   return missingCommand("apt-get", `the IPVS machine is not installed and cannot be: ${INSTALL_HINT}`);
+}
+
+/**
+ * Runs one guest test file (`node --test` inside the machine) with a results directory it writes
+ * its figures to (KUBELVS_RESULTS_DIR): reports the figures of `figuresFile` as diagnostics, then
+ * asserts that the guest run passed exactly `passes` tests.
+ */
+export async function runGuestTestFile(
+  t: { diagnostic(message: string): void },
+  options: { file: string; figuresFile: string; passes: number; timeoutMs: number; skipFigures?: string[] },
+): Promise<void> {
+  const results = mkdtempSync(join(tmpdir(), "kubelvs-guest-"));
+  try {
+    const run = await runInIpvsMachine(["node", "--test", "--test-reporter=spec", options.file], {
+      cwd: repositoryRoot(),
+      rwDirs: [results],
+      env: { KUBELVS_RESULTS_DIR: results },
+      timeoutMs: options.timeoutMs,
+    });
+    t.diagnostic(`guest run took ${Math.round(run.durationMs)} ms`);
+    let figures: Record<string, unknown> = {};
+    try {
+      figures = JSON.parse(readFileSync(join(results, options.figuresFile), "utf8")) as Record<
+        string,
+        unknown
+      >;
+    } catch {
+      // the guest did not get far enough to write them; its output below says why
+    }
+    for (const [name, value] of Object.entries(figures))
+      if (!(options.skipFigures ?? []).includes(name)) t.diagnostic(`${name}: ${JSON.stringify(value)}`);
+    assert.equal(run.code, 0, `guest tests failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /ℹ fail 0/);
+    assert.match(run.stdout, new RegExp(`ℹ pass ${options.passes}\\n`));
+  } finally {
+    rmSync(results, { recursive: true, force: true });
+  }
 }
