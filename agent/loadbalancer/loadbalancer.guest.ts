@@ -279,6 +279,12 @@ class AgentProcess {
     this.exited = new Promise((resolve) => this.child.on("close", () => resolve()));
   }
 
+  /** Resident memory of the agent (no guard here: the process spawned is the agent), in MB. */
+  rssMb(): number {
+    const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, "utf8"))?.[1];
+    return Math.round(Number(kib) / 102.4) / 10;
+  }
+
   static writeConfig(spec: NodeStateSpec): void {
     writeFileSync(CONFIG, stringify(spec));
   }
@@ -783,6 +789,8 @@ describe("load balancer with real traffic", () => {
     await sleep(5000);
     const before = (await agent.status()).groups[0]!;
     const idleRate = (before.advertsSent - idleStart.advertsSent) / (Date.now() - idleStarted);
+    // The agent's memory with the load balancer's thread running four services and their checks.
+    const rssMbBefore = agent.rssMb();
     const started = Date.now();
     await agent.reload(nodeState([...base, ...bulk]));
     const reloadMs = Date.now() - started;
@@ -799,6 +807,8 @@ describe("load balancer with real traffic", () => {
       reloadMs,
       programmedMs,
       removedMs: Date.now() - started - programmedMs,
+      agentRssMbWithFourServices: rssMbBefore,
+      agentRssMbAfterRemoval: agent.rssMb(),
       advertsSentWhileProgramming: during.advertsSent - before.advertsSent,
       advertsPerSecondIdle: Math.round(idleRate * 10_000) / 10,
       advertsPerSecondWhileProgramming: Math.round(busyRate * 10_000) / 10,
