@@ -26,13 +26,13 @@ import type { NodeStateSpec } from "../../crds/schema/node-state.js";
 import { controlRequest } from "../process/control-socket.js";
 import { instancePaths } from "../process/instance.js";
 import type { AgentStatus } from "../runtime/agent.js";
+import { HeldConnection } from "./testing/held-connection.js";
 
 const run = (command: string, ...args: string[]): string => execFileSync(command, args, { encoding: "utf8" });
 const inNs = (ns: string, ...command: string[]): string => run("ip", "netns", "exec", ns, ...command);
 const script = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
 const KUBELVS = script("../../cli/main.js");
 const ECHO_SERVER = script("./testing/echo-server.js");
-const TRAFFIC_CLIENT = script("./testing/traffic-client.js");
 const REALSERVER = new URL("./realserver-command.js", import.meta.url).href;
 
 const RESULTS = process.env.KUBELVS_RESULTS_DIR ?? "/tmp/kubelvs-results";
@@ -149,58 +149,6 @@ class DirectorAgent {
   }
 }
 
-/** `traffic-client.js hold` from the client: one connection, a numbered line every intervalMs. */
-class HeldConnection {
-  private output = "";
-  private readonly child: ChildProcess;
-  private readonly done: Promise<void>;
-
-  constructor(intervalMs: number) {
-    this.child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        "cs-cli",
-        process.execPath,
-        TRAFFIC_CLIENT,
-        "hold",
-        VIP,
-        String(PORT),
-        String(intervalMs),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (this.output += chunk));
-    this.done = new Promise((resolve) => this.child.on("close", () => resolve()));
-  }
-
-  lines(): { connected?: number; local?: number; echo?: number; closed?: string; at?: number }[] {
-    return this.output
-      .slice(0, this.output.lastIndexOf("\n") + 1)
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as { connected?: number; echo?: number; closed?: string; at?: number });
-  }
-
-  echoes(): { echo: number; at: number }[] {
-    return this.lines().filter((l) => l.echo !== undefined) as { echo: number; at: number }[];
-  }
-
-  closed(): string | undefined {
-    return this.lines().find((l) => l.closed !== undefined)?.closed;
-  }
-
-  localPort(): number | undefined {
-    return this.lines().find((l) => l.local !== undefined)?.local;
-  }
-
-  async stop(): Promise<void> {
-    this.child.kill("SIGTERM");
-    await this.done;
-  }
-}
-
 async function until<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
@@ -293,7 +241,7 @@ async function failoverUnderConnection(connectionSync: boolean, label: string) {
           inNs("cs-d2", "ipvsadm", "-L", "--daemon").includes("backup sync daemon"),
       );
     }
-    held = new HeldConnection(50);
+    held = new HeldConnection({ namespace: "cs-cli", host: VIP, port: PORT, intervalMs: 50 });
     await until("echoes through d1", () => held!.echoes().length >= 20);
     const clientPort = held.localPort()!;
     const onD1 = connectionEntries("cs-d1", clientPort);

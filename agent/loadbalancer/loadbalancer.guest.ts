@@ -24,6 +24,7 @@ import type { NodeStateSpec, NodeVirtualService } from "../../crds/schema/node-s
 import type { HealthCheck, RealServer, VirtualServiceSpec } from "../../crds/schema/virtual-service.js";
 import { parseIpvsadmDaemons } from "../../e2e/vm/ipvsadm.js";
 import { createLogger, memorySink } from "../../core/log.js";
+import { HeldConnection } from "./testing/held-connection.js";
 import { IpvsClient } from "../../native/ipvs/client.js";
 import { controlRequest } from "../process/control-socket.js";
 import { instancePaths } from "../process/instance.js";
@@ -352,59 +353,6 @@ async function weightOf(vip: string, port: number, address: string): Promise<num
   return (await destinationOf(vip, port, address))?.weight;
 }
 
-interface HeldLine {
-  connected?: number;
-  local?: number;
-  echo?: number;
-  closed?: string;
-  at?: number;
-}
-
-/** `traffic-client.js hold`: one long-lived connection to the echo service, echoing every intervalMs. */
-class HeldConnection {
-  private output = "";
-  private readonly child: ChildProcess;
-  private readonly done: Promise<void>;
-
-  constructor(intervalMs: number) {
-    this.child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        "kv-cli",
-        process.execPath,
-        TRAFFIC_CLIENT,
-        "hold",
-        NAT_VIP,
-        "9000",
-        String(intervalMs),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (this.output += chunk));
-    this.done = new Promise((resolve) => this.child.on("close", () => resolve()));
-  }
-
-  /** The complete lines so far (a chunk may end mid-line). */
-  lines(): HeldLine[] {
-    return this.output
-      .slice(0, this.output.lastIndexOf("\n") + 1)
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as HeldLine);
-  }
-
-  echoes(): HeldLine[] {
-    return this.lines().filter((l) => l.echo !== undefined);
-  }
-
-  async stop(): Promise<void> {
-    this.child.kill("SIGTERM");
-    await this.done;
-  }
-}
-
 before(async () => {
   mkdirSync(RESULTS, { recursive: true });
   lab = new GuestLab();
@@ -606,7 +554,7 @@ describe("load balancer with real traffic", () => {
       await agent.reload(spec);
     }
     await agent.ready(["nat", "dr", "tun", "echo"]);
-    const holder = new HeldConnection(100);
+    const holder = new HeldConnection({ namespace: "kv-cli", host: NAT_VIP, port: 9000, intervalMs: 100 });
     const echoCount = () => holder.echoes().length;
     await until("echoes flowing", () => echoCount() >= 5);
     const entryBefore = run("ipvsadm", "-Lnc");
@@ -688,7 +636,7 @@ describe("load balancer with real traffic", () => {
     }
     await agent.ready(["nat", "dr", "tun", "echo"]);
     await until("echo server in the table", async () => (await weightOf(NAT_VIP, 9000, echo.address)) === 1);
-    const holder = new HeldConnection(50);
+    const holder = new HeldConnection({ namespace: "kv-cli", host: NAT_VIP, port: 9000, intervalMs: 50 });
     try {
       await until("echoes flowing", () => holder.echoes().length >= 5);
       await until(
@@ -728,21 +676,21 @@ describe("load balancer with real traffic", () => {
         drainMs,
         boundMs,
         activeConnectionsWhileDraining: draining?.activeConnections,
-        echoesWhileDraining: echoes.filter((e) => e.at! > drainingSeenAt && e.at! < deletedAt).length,
-        echoesAfterDeletion: echoes.filter((e) => e.at! > deletedAt + 200).length,
+        echoesWhileDraining: echoes.filter((e) => e.at > drainingSeenAt && e.at < deletedAt).length,
+        echoesAfterDeletion: echoes.filter((e) => e.at > deletedAt + 200).length,
       };
       assert.equal(draining?.activeConnections, 1, "the drain waited on the live connection");
       assert.ok(drainMs >= lowerMs, `deleted ${drainMs} ms after its drain started, before the timeout`);
       assert.ok(drainMs <= boundMs, `deleted ${drainMs} ms after its drain started, bound ${boundMs} ms`);
       // Graceful: the established connection kept working at weight 0 until the deletion...
       assert.ok(
-        echoes.some((e) => e.at! > drainingSeenAt + DRAIN_SECONDS * 1000 - 500 && e.at! < deletedAt),
+        echoes.some((e) => e.at > drainingSeenAt + DRAIN_SECONDS * 1000 - 500 && e.at < deletedAt),
         "echoes continued while the server drained",
       );
       // ...and the deletion ended it: the kernel drops packets of connections to a deleted server
       // (expire_nodest_conn=0). 200 ms of grace for an echo already on its way when it was deleted.
       assert.ok(
-        echoes.every((e) => e.at! <= deletedAt + 200),
+        echoes.every((e) => e.at <= deletedAt + 200),
         `no echo after the server was deleted at ${deletedAt}: ${JSON.stringify(echoes.slice(-3))}`,
       );
       assert.equal(drainLog.length, 1, `one drain logged:\n${drainLog.join("\n")}`);
